@@ -1,0 +1,186 @@
+"""Datasets as tf.data pipelines of real minibatches: mixtures, Fashion-MNIST, tfds, image folders.
+
+Images come out as float32 [batch, H, W, C] scaled to [-1, 1] (the generators' tanh range),
+vectors as float32 [batch, D]. Pipelines cache, shuffle, batch with `drop_remainder=True` (every
+minibatch the same size, which `GAN.fit` needs to group k of them) and prefetch.
+"""
+
+import gzip
+import math
+import os
+import struct
+
+import numpy as np
+import tensorflow as tf
+
+
+class Mixture:
+    """A mixture of isotropic 2-D Gaussians with equal weights (the mode-collapse benchmarks)."""
+
+    def __init__(self, name, centers, std):
+        self.name = name
+        self.centers = np.asarray(centers, np.float32)
+        self.std = float(std)
+
+    def sample(self, num_samples, seed=0):
+        rng = np.random.default_rng(seed)
+        modes = rng.integers(len(self.centers), size=num_samples)
+        noise = rng.normal(scale=self.std, size=(num_samples, 2))
+        return (self.centers[modes] + noise).astype(np.float32)
+
+
+# The protocol of VEEGAN / PacGAN (shared/reference/paper_tables.json, "mixtures_protocol").
+MIXTURES = {
+    "ring8": Mixture("ring8", [(math.cos(2 * math.pi * i / 8), math.sin(2 * math.pi * i / 8))
+                               for i in range(8)], std=0.01),
+    "grid25": Mixture("grid25", [(x, y) for x in (-4, -2, 0, 2, 4) for y in (-4, -2, 0, 2, 4)],
+                      std=0.05),
+}
+
+
+def mixture(name):
+    if name not in MIXTURES:
+        raise ValueError(f"Unknown mixture {name!r}; valid: {', '.join(MIXTURES)}.")
+    return MIXTURES[name]
+
+
+# ------------------------------------------------------------------------- Fashion-MNIST
+FASHION_MNIST_DIRS = (
+    os.path.join(os.path.expanduser("~"), ".keras", "datasets", "fashion-mnist"),
+    "/usr/share/datasets/fashion-mnist",  # Debian's dataset-fashion-mnist
+)
+_FASHION_MNIST_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+
+def read_idx(path):
+    """An IDX file (the MNIST format, gzipped or not) as a NumPy array."""
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        zero, dtype_code, rank = struct.unpack(">HBB", f.read(4))
+        if zero != 0 or dtype_code != 0x08:
+            raise ValueError(f"{path} is not an IDX file of unsigned bytes (magic {zero:#x} {dtype_code:#x}).")
+        shape = struct.unpack(f">{rank}I", f.read(4 * rank))
+        array = np.frombuffer(f.read(), np.uint8)
+    if array.size != math.prod(shape):
+        raise ValueError(f"{path} is truncated: {array.size} bytes of data for shape {shape}.")
+    return array.reshape(shape)
+
+
+def _find_idx(directory, stem):
+    for name in (stem, stem + ".gz"):
+        if os.path.exists(os.path.join(directory, name)):
+            return os.path.join(directory, name)
+    return None
+
+
+def fashion_mnist_arrays(split="train", data_dir=None, download=True):
+    """(images uint8 [N, 28, 28], labels uint8 [N]) of a Fashion-MNIST split.
+
+    Looks for the four IDX files in `data_dir`, then ~/.keras/datasets/fashion-mnist, then
+    /usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist), then lets Keras
+    download them into the first of those.
+    """
+    if split not in _FASHION_MNIST_FILES:
+        raise ValueError(f"Unknown Fashion-MNIST split {split!r}; valid: train, test.")
+    directories = ([data_dir] if data_dir else []) + list(FASHION_MNIST_DIRS)
+    for directory in directories:
+        paths = [_find_idx(directory, stem) for stem in _FASHION_MNIST_FILES[split]]
+        if all(paths):
+            images, labels = (read_idx(p) for p in paths)
+            if images.shape[1:] != (28, 28) or len(images) != len(labels):
+                raise ValueError(f"Fashion-MNIST files in {directory} have unexpected shapes "
+                                 f"{images.shape}, {labels.shape}.")
+            return images, labels
+    if download:
+        import keras
+
+        try:
+            (train_images, train_labels), (test_images, test_labels) = keras.datasets.fashion_mnist.load_data()
+        except Exception as error:  # no network, a proxy, a partial file: all end the same way
+            raise FileNotFoundError(_missing_message(directories, error)) from error
+        return (train_images, train_labels) if split == "train" else (test_images, test_labels)
+    raise FileNotFoundError(_missing_message(directories, None))
+
+
+def _missing_message(directories, error):
+    return (
+        "Fashion-MNIST's IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
+        "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) were not found in "
+        f"{', '.join(directories)}" + (f", and Keras's download failed ({error})" if error else "")
+        + ". Install them with `apt-get install dataset-fashion-mnist` (Debian/Ubuntu), or copy "
+        "the four files into ~/.keras/datasets/fashion-mnist, or pass data_dir=."
+    )
+
+
+# ----------------------------------------------------------------------------- pipelines
+def scale_images(images):
+    """uint8 [0, 255] -> float32 [-1, 1]."""
+    return tf.cast(images, tf.float32) / 127.5 - 1.0
+
+
+def to_unit_range(images):
+    """Generator outputs in [-1, 1] -> [0, 1], clipped (for viewing and serving)."""
+    return np.clip((np.asarray(images) + 1.0) / 2.0, 0.0, 1.0)
+
+
+def _pipeline(dataset, batch_size, shuffle, seed, num_examples, cache=True, images=True):
+    if cache:
+        dataset = dataset.cache()
+    if shuffle:
+        dataset = dataset.shuffle(min(num_examples, 60_000), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size, drop_remainder=True)
+    if images:  # scaled per batch: cheaper than per image, and the cache keeps uint8
+        dataset = dataset.map(scale_images, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _tfds_images(name, split, data_dir):
+    import tensorflow_datasets as tfds
+
+    dataset, info = tfds.load(name, split=split, data_dir=data_dir, with_info=True)
+    if "image" not in info.features:
+        raise ValueError(f"tfds dataset {name!r} has no 'image' feature; features: {list(info.features)}.")
+    return dataset.map(lambda example: example["image"]), info.splits[split].num_examples
+
+
+def _folder_images(directory, image_size, channels):
+    import keras
+
+    if image_size is None:
+        raise ValueError("Loading a folder of images needs image_size=(height, width).")
+    dataset = keras.utils.image_dataset_from_directory(
+        directory, labels=None, image_size=tuple(image_size), batch_size=None, shuffle=False,
+        color_mode={1: "grayscale", 3: "rgb"}[channels])
+    return dataset, int(dataset.cardinality())
+
+
+def load(name, batch_size=64, split="train", shuffle=True, seed=0, data_dir=None,
+         num_samples=100_000, image_size=None, channels=3):
+    """A tf.data.Dataset of real minibatches.
+
+    Args:
+        name: "ring8" or "grid25" (2-D mixtures), "fashion_mnist", a tensorflow-datasets name
+            (e.g. "mnist", "cifar10"; its "image" feature), or the path of a folder of images.
+        batch_size: examples per minibatch (the last partial one is dropped).
+        split: "train" or "test" (any tfds split for tfds names).
+        shuffle, seed: shuffle each epoch, reproducibly.
+        data_dir: where the dataset's files are (Fashion-MNIST, tfds).
+        num_samples: points drawn from a mixture (the PacGAN protocol trains on 100,000).
+        image_size, channels: size and channels (1 or 3) for a folder of images.
+    """
+    if name in MIXTURES:
+        points = mixture(name).sample(num_samples, seed=seed if split == "train" else seed + 1)
+        dataset = tf.data.Dataset.from_tensor_slices(points)
+        return _pipeline(dataset, batch_size, shuffle, seed, num_samples, cache=False, images=False)
+    if name == "fashion_mnist":
+        images, _ = fashion_mnist_arrays(split, data_dir)
+        dataset = tf.data.Dataset.from_tensor_slices(images[..., None])
+        return _pipeline(dataset, batch_size, shuffle, seed, len(images), cache=False)
+    if os.path.isdir(name):
+        dataset, count = _folder_images(name, image_size, channels)
+        return _pipeline(dataset.map(lambda x: tf.cast(x, tf.uint8)), batch_size, shuffle, seed, count)
+    dataset, count = _tfds_images(name, split, data_dir)
+    return _pipeline(dataset, batch_size, shuffle, seed, count)

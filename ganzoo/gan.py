@@ -1,0 +1,338 @@
+"""The GAN base model: generator + discriminator + objective + schedule, trained by `fit`."""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from ganzoo import losses
+
+_OBJECTIVE_METRICS = {
+    # GAN objectives: D's outputs read as probabilities D(x), D(G(z)).
+    True: ("d_loss", "g_loss", "d_real", "d_fake"),
+    # Wasserstein: raw critic values and the estimate E[f(x)] - E[f(G(z))] of W(P_r, P_g).
+    False: ("d_loss", "g_loss", "critic_real", "critic_fake", "wasserstein_estimate"),
+}
+
+
+@keras.saving.register_keras_serializable(package="ganzoo")
+class GAN(keras.Model):
+    """A generative adversarial network that trains with `fit`.
+
+    Each `fit` step runs the alternating schedule of Arjovsky et al. 2017, Algorithm 1:
+    `d_steps` discriminator (critic) updates, **each on its own real minibatch** and fresh
+    noise, then one generator update on fresh noise. To give every critic update its own
+    minibatch, `fit` groups k = `d_steps` consecutive minibatches of the dataset into one step,
+    so an epoch is still one pass over the real data but shows `batches // k` steps (generator
+    updates); `steps_per_epoch` counts generator updates too. `d_optimizer.iterations` is then
+    always `k * g_optimizer.iterations`.
+
+    Noise comes from stateless random ops seeded by (`seed`, `noise_step`), a counter saved
+    with the model, so a reloaded model draws exactly the noise the original would have; under
+    `tf.distribute` every replica draws the global batch's noise and keeps its own slice, so
+    two replicas compute the same update as one device on the same global batch.
+
+    Args:
+        generator: Keras model, latent [batch, latent_dim] -> data [batch, *data_shape].
+        discriminator: Keras model, data -> one score per example (logit or critic value).
+        objective: "minimax", "non_saturating" or "wasserstein" (see `ganzoo.losses`).
+        d_steps: discriminator updates per generator update (k; WGAN's n_critic).
+        gradient_penalty_weight: λ of WGAN-GP's gradient penalty; 0 disables it.
+        clip_value: c of WGAN's weight clipping, applied after each critic update; None
+            disables it.
+        seed: integer seed of the model's noise; None picks one at random (and saves it).
+        default_optimizers: {"discriminator": config, "generator": config}, serialized Keras
+            optimizers that `compile()` uses when it is given none (the paper's defaults).
+
+    Example:
+    ```python
+    gan = ganzoo.get("dcgan", data_shape=(28, 28, 1))
+    gan.compile()
+    gan.fit(ganzoo.data.load("fashion_mnist", batch_size=64), epochs=1)
+    images = gan.generate(16, seed=0)
+    ```
+
+    Reference: Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014.
+    """
+
+    def __init__(self, generator, discriminator, objective="non_saturating", d_steps=1,
+                 gradient_penalty_weight=0.0, clip_value=None, seed=None,
+                 default_optimizers=None, **kwargs):
+        super().__init__(**kwargs)
+        if int(d_steps) < 1:
+            raise ValueError(f"d_steps must be a positive integer; got {d_steps}.")
+        if gradient_penalty_weight < 0:
+            raise ValueError(f"gradient_penalty_weight must be >= 0; got {gradient_penalty_weight}.")
+        if clip_value is not None and clip_value <= 0:
+            raise ValueError(f"clip_value must be positive or None; got {clip_value}.")
+        self.generator = generator
+        self.discriminator = discriminator
+        self.objective = objective
+        self._d_loss_fn, self._g_loss_fn, self._outputs_are_logits = losses.get_objective(objective)
+        self.d_steps = int(d_steps)
+        self.gradient_penalty_weight = float(gradient_penalty_weight)
+        self.clip_value = clip_value
+        self.seed = int(seed) if seed is not None else int(tf.random.uniform([], 0, 2**31 - 1, tf.int64))
+        self.default_optimizers = default_optimizers or {
+            "discriminator": keras.optimizers.serialize(keras.optimizers.Adam(2e-4, beta_1=0.5)),
+            "generator": keras.optimizers.serialize(keras.optimizers.Adam(2e-4, beta_1=0.5)),
+        }
+        self.latent_dim = int(generator.input_shape[-1])
+        self.data_shape = tuple(int(d) for d in generator.output_shape[1:])
+        if tuple(discriminator.input_shape[1:]) != self.data_shape:
+            raise ValueError(
+                f"The generator makes data of shape {self.data_shape} but the discriminator "
+                f"takes {tuple(discriminator.input_shape[1:])}; build both for the same data_shape."
+            )
+        # Only the first replica's increment counts, so all replicas stay on the same seed.
+        self.noise_step = self.add_weight(
+            shape=(), dtype="int64", initializer="zeros", trainable=False,
+            aggregation="only_first_replica", name="noise_step",
+        )
+        names = _OBJECTIVE_METRICS[self._outputs_are_logits]
+        if self.gradient_penalty_weight:
+            names += ("gradient_penalty",)
+        self._trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        self.d_optimizer = None
+        self.g_optimizer = None
+        self.build((None, self.latent_dim))
+
+    def build(self, input_shape):
+        # The sub-models are functional and already built; this marks the GAN built so that
+        # Keras neither traces it on a data batch nor refuses to load its weights.
+        self.built = True
+
+    def call(self, latent, training=False):
+        """The generator: `gan(z)` and `gan.predict(z)` give samples in data space."""
+        return self.generator(latent, training=training)
+
+    @property
+    def metrics(self):
+        return list(self._trackers.values())
+
+    # ----------------------------------------------------------------------------- compile
+    def compile(self, d_optimizer=None, g_optimizer=None, jit_compile="auto", run_eagerly=False,
+                steps_per_execution=1):
+        """Configures the two optimisers; None means the model's paper defaults.
+
+        Both are built here, inside the model's distribution strategy scope, so that no
+        optimiser variable is created lazily inside a replica context.
+        """
+        d_optimizer = keras.optimizers.get(d_optimizer or self.default_optimizers["discriminator"])
+        g_optimizer = keras.optimizers.get(g_optimizer or self.default_optimizers["generator"])
+        if d_optimizer is g_optimizer:
+            raise ValueError("d_optimizer and g_optimizer must be two optimizer instances, "
+                             "since each keeps its own state; pass two.")
+        super().compile(optimizer=None, jit_compile=jit_compile, run_eagerly=run_eagerly,
+                        steps_per_execution=steps_per_execution)
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+        with self.distribute_strategy.scope():
+            self.d_optimizer.build(self.discriminator.trainable_variables)
+            self.g_optimizer.build(self.generator.trainable_variables)
+        self._gan_compile_config = {
+            "d_optimizer": keras.optimizers.serialize(d_optimizer),
+            "g_optimizer": keras.optimizers.serialize(g_optimizer),
+            "jit_compile": jit_compile, "run_eagerly": run_eagerly,
+            "steps_per_execution": steps_per_execution,
+        }
+
+    def get_compile_config(self):
+        return dict(getattr(self, "_gan_compile_config", {}))
+
+    def compile_from_config(self, config):
+        # Optimiser variables are built by compile(), so the saved state loads into them next.
+        self.compile(**config)
+
+    # ------------------------------------------------------------------------------- noise
+    def _step_seed(self):
+        return tf.stack([tf.constant(self.seed, tf.int64), tf.cast(self.noise_step, tf.int64)])
+
+    def _replica_slice(self, global_values, local_batch):
+        """This replica's rows of a [..., global_batch, ...] tensor drawn on every replica."""
+        replica = tf.distribute.get_replica_context()
+        index = replica.replica_id_in_sync_group if replica is not None else 0
+        return global_values[:, index * local_batch:(index + 1) * local_batch]
+
+    def _draw_step_noise(self, local_batch):
+        """Latents for k discriminator updates and one generator update, and the gradient
+        penalty's interpolation weights α ~ U[0, 1] per example, for this step."""
+        replicas = self.distribute_strategy.num_replicas_in_sync
+        global_batch = local_batch * replicas
+        seed = self._step_seed()
+        latent = tf.random.stateless_normal([self.d_steps + 1, global_batch, self.latent_dim], seed)
+        alpha = tf.random.stateless_uniform(
+            [self.d_steps, global_batch], tf.random.experimental.stateless_fold_in(seed, 1))
+        self.noise_step.assign_add(1)
+        return self._replica_slice(latent, local_batch), self._replica_slice(alpha, local_batch)
+
+    def generate(self, num_samples, seed=None, batch_size=256):
+        """Draws `num_samples` samples in data space (images in [-1, 1]) as a NumPy array.
+
+        The same `seed` always gives the same samples; `seed=None` draws from the model's own
+        noise stream (and advances it).
+        """
+        if seed is None:
+            seed_pair = self._step_seed()
+            self.noise_step.assign_add(1)
+        else:
+            seed_pair = tf.constant([int(seed), 0], tf.int64)
+        latent = tf.random.stateless_normal([int(num_samples), self.latent_dim], seed_pair)
+        return self.predict(latent, batch_size=batch_size, verbose=0)
+
+    # -------------------------------------------------------------------------------- data
+    def fit(self, x=None, y=None, batch_size=None, shuffle=True, **kwargs):
+        """`keras.Model.fit`, with k = `d_steps` minibatches grouped into each step.
+
+        `x` is real data: a `tf.data.Dataset` of minibatches (or of (images, labels) tuples,
+        whose labels are ignored) or an array; `y` is ignored.
+        """
+        if self.d_steps > 1:
+            x = group_minibatches(to_dataset(x, batch_size, shuffle), self.d_steps)
+            batch_size = None
+        if isinstance(x, tf.data.Dataset):
+            shuffle = False  # a dataset shuffles itself; Keras warns when asked again
+        return super().fit(x, None, batch_size=batch_size, shuffle=shuffle, **kwargs)
+
+    def _real_minibatches(self, data):
+        real = data[0] if isinstance(data, (tuple, list)) else data
+        grouped_rank = len(self.data_shape) + 2
+        if len(real.shape) == grouped_rank:
+            return [real[:, step] for step in range(self.d_steps)]
+        if self.d_steps == 1:
+            return [real]
+        raise ValueError(
+            f"With d_steps={self.d_steps} each train step needs {self.d_steps} real minibatches, "
+            f"shaped [batch, {self.d_steps}, *data_shape]; fit() groups them for you."
+        )
+
+    # -------------------------------------------------------------------------------- step
+    def _scale(self, per_example, local_batch):
+        """Sum over this replica's examples / global batch: replicas' gradients are summed."""
+        global_batch = local_batch * self.distribute_strategy.num_replicas_in_sync
+        return ops.sum(per_example) / ops.cast(global_batch, per_example.dtype)
+
+    def discriminator_objective(self, real, fake, alpha, training=True):
+        """Per-example discriminator loss (with gradient penalty), scores, and penalty."""
+        real_scores = self.discriminator(real, training=training)
+        fake_scores = self.discriminator(fake, training=training)
+        per_example = self._d_loss_fn(real_scores, fake_scores)
+        penalty = None
+        if self.gradient_penalty_weight:
+            penalty = losses.gradient_penalty(
+                lambda x: self.discriminator(x, training=training), real, fake, alpha)
+            per_example = per_example + self.gradient_penalty_weight * penalty
+        return per_example, real_scores, fake_scores, penalty
+
+    def generator_objective(self, real, latent, training=True):
+        """Per-example generator loss and the discriminator's scores on the generated data.
+
+        `real` is unused here; the unrolled GAN needs it for its look-ahead.
+        """
+        fake_scores = self.discriminator(self.generator(latent, training=training), training=training)
+        return self._g_loss_fn(fake_scores), fake_scores
+
+    def _discriminator_update(self, real, latent, alpha):
+        local_batch = ops.shape(real)[0]
+        fake = self.generator(latent, training=True)
+        with tf.GradientTape() as tape:
+            per_example, real_scores, fake_scores, penalty = self.discriminator_objective(
+                real, fake, alpha)
+            loss = self._scale(per_example, local_batch)
+        variables = self.discriminator.trainable_variables
+        self.d_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        if self.clip_value is not None:
+            losses.clip_weights(variables, self.clip_value)
+        return per_example, real_scores, fake_scores, penalty
+
+    def _generator_update(self, real, latent):
+        local_batch = ops.shape(latent)[0]
+        with tf.GradientTape() as tape:
+            per_example, _ = self.generator_objective(real, latent)
+            loss = self._scale(per_example, local_batch)
+        variables = self.generator.trainable_variables
+        self.g_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return per_example
+
+    def train_step(self, data):
+        real_batches = self._real_minibatches(data)
+        latents, alphas = self._draw_step_noise(ops.shape(real_batches[0])[0])
+        for step, real in enumerate(real_batches):
+            d_out = self._discriminator_update(real, latents[step], alphas[step])
+        g_per_example = self._generator_update(real_batches[-1], latents[-1])
+        return self._update_metrics(*d_out, g_per_example)
+
+    def test_step(self, data):
+        (real,) = self._real_minibatches(data)[:1]
+        latents, alphas = self._draw_step_noise(ops.shape(real)[0])
+        fake = self.generator(latents[0], training=False)
+        d_out = self.discriminator_objective(real, fake, alphas[0], training=False)
+        g_per_example, _ = self.generator_objective(real, latents[-1], training=False)
+        return self._update_metrics(*d_out, g_per_example)
+
+    def _update_metrics(self, d_per_example, real_scores, fake_scores, penalty, g_per_example):
+        values = {"d_loss": ops.mean(d_per_example), "g_loss": ops.mean(g_per_example)}
+        if self._outputs_are_logits:
+            values["d_real"] = ops.mean(ops.sigmoid(real_scores))
+            values["d_fake"] = ops.mean(ops.sigmoid(fake_scores))
+        else:
+            values["critic_real"] = ops.mean(real_scores)
+            values["critic_fake"] = ops.mean(fake_scores)
+            values["wasserstein_estimate"] = values["critic_real"] - values["critic_fake"]
+        if penalty is not None:
+            values["gradient_penalty"] = ops.mean(penalty)
+        for name, value in values.items():
+            self._trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self._trackers.items()}
+
+    # ------------------------------------------------------------------------ save / load
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            generator=keras.saving.serialize_keras_object(self.generator),
+            discriminator=keras.saving.serialize_keras_object(self.discriminator),
+            objective=self.objective,
+            d_steps=self.d_steps,
+            gradient_penalty_weight=self.gradient_penalty_weight,
+            clip_value=self.clip_value,
+            seed=self.seed,
+            default_optimizers=self.default_optimizers,
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("generator", "discriminator"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+
+def to_dataset(x, batch_size=None, shuffle=True):
+    """Real data as a tf.data.Dataset of fixed-size minibatches (arrays are batched here)."""
+    if isinstance(x, tf.data.Dataset):
+        return x
+    if hasattr(x, "shape"):
+        dataset = tf.data.Dataset.from_tensor_slices(x)
+        if shuffle:
+            dataset = dataset.shuffle(len(x), reshuffle_each_iteration=True)
+        return dataset.batch(batch_size or 32, drop_remainder=True)
+    raise ValueError(
+        f"With d_steps > 1, fit() takes a tf.data.Dataset or an array of real data; got "
+        f"{type(x).__name__}. Wrap other inputs with tf.data.Dataset.from_generator."
+    )
+
+
+def group_minibatches(dataset, k):
+    """[batch, ...] minibatches -> [batch, k, ...] groups of k consecutive minibatches.
+
+    The group axis is second so that `tf.distribute` splits the batch axis across replicas
+    and every replica sees its share of each of the k minibatches.
+    """
+    dataset = dataset.map(lambda *item: item[0])  # (images, labels) -> images
+    if dataset.element_spec.shape[0] is None:
+        raise ValueError(
+            "With d_steps > 1, fit() needs minibatches of one fixed size: batch the dataset "
+            "with drop_remainder=True (ganzoo.data.load does)."
+        )
+    rank = len(dataset.element_spec.shape)
+    return dataset.batch(k, drop_remainder=True).map(
+        lambda x: tf.transpose(x, [1, 0] + list(range(2, rank + 1))))

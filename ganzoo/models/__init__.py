@@ -1,0 +1,3 @@
+"""The zoo: importing this package registers every model family."""
+
+from ganzoo.models import dcgan, unrolled, vanilla, wgan  # noqa: F401  (registers the models)

@@ -1,0 +1,37 @@
+"""Network choices shared by the zoo's builders."""
+
+import keras
+
+from ganzoo import networks
+
+
+def adam(learning_rate, beta_1=0.5, beta_2=0.999):
+    return keras.optimizers.serialize(keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=beta_2))
+
+
+def rmsprop(learning_rate):
+    return keras.optimizers.serialize(keras.optimizers.RMSprop(learning_rate))
+
+
+def build_networks(data_shape, architecture, latent_dim, generator_units, discriminator_units,
+                   filters, critic_normalization="batch"):
+    """(generator, discriminator) for `architecture` "mlp", "dcgan", or "auto" (dcgan for
+    images, mlp for vectors). Unset sizes take defaults for the data: the unrolled GAN
+    paper's mixture MLPs (Metz et al. 2017, App. A) for vectors, wider MLPs for images."""
+    images = networks.is_image_shape(data_shape)
+    if architecture == "auto":
+        architecture = "dcgan" if images else "mlp"
+    if architecture == "dcgan":
+        if not images:
+            raise ValueError(
+                f"The dcgan architecture is convolutional and needs an image data_shape (H, W, C); "
+                f"got {data_shape}. Use architecture='mlp' (or vanilla_gan) for vectors."
+            )
+        return (networks.dcgan_generator(latent_dim or 100, data_shape, filters),
+                networks.dcgan_discriminator(data_shape, filters, critic_normalization))
+    if architecture == "mlp":
+        default_g, default_d = ((256, 512, 1024), (512, 256)) if images else ((128, 128), (128,))
+        return (networks.mlp_generator(latent_dim or (100 if images else 256), data_shape,
+                                       tuple(generator_units or default_g)),
+                networks.mlp_discriminator(data_shape, tuple(discriminator_units or default_d)))
+    raise ValueError(f"Unknown architecture {architecture!r}; valid: auto, mlp, dcgan.")

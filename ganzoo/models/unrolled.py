@@ -1,0 +1,122 @@
+"""Unrolled GAN (Metz et al. 2017): the generator plays against a look-ahead discriminator."""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from ganzoo.gan import GAN
+from ganzoo.models.common import adam, build_networks
+from ganzoo.registry import register
+
+
+@keras.saving.register_keras_serializable(package="ganzoo")
+class UnrolledGAN(GAN):
+    """A GAN whose generator loss is taken against the discriminator after K more updates.
+
+    For the generator update, the discriminator's weights are advanced `unroll_steps` times by
+    the discriminator optimiser's own rule (Adam from its current moments, or SGD), applied
+    functionally through `stateless_call`: the real discriminator weights and optimiser state
+    stay untouched. With `second_order=True` the generator's gradient flows through the
+    unrolled updates (how the discriminator would react to the generator's move, the term that
+    counters mode collapse); `second_order=False` stops it there, leaving only the look-ahead.
+
+    The unrolled steps use the last critic step's real minibatch and the generator's fakes.
+    Under `tf.distribute` each replica unrolls on its own share of the batch.
+
+    Args:
+        unroll_steps: K, the number of look-ahead discriminator updates.
+        second_order: whether the generator's gradient flows through the unrolled updates.
+        **kwargs: the `GAN` arguments.
+
+    Reference: Metz, Poole, Pfau, Sohl-Dickstein, "Unrolled Generative Adversarial Networks",
+    ICLR 2017.
+    """
+
+    def __init__(self, *args, unroll_steps=5, second_order=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if int(unroll_steps) < 0:
+            raise ValueError(f"unroll_steps must be >= 0; got {unroll_steps}.")
+        if self.gradient_penalty_weight or self.clip_value is not None:
+            raise ValueError("UnrolledGAN unrolls the plain objective; it supports neither a "
+                             "gradient penalty nor weight clipping.")
+        self.unroll_steps = int(unroll_steps)
+        self.second_order = bool(second_order)
+
+    def generator_objective(self, real, latent, training=True):
+        fake = self.generator(latent, training=training)
+        weights = [tf.identity(v.value) for v in self.discriminator.trainable_variables]
+        frozen = [v.value for v in self.discriminator.non_trainable_variables]
+        unroll_fake = fake if self.second_order else tf.stop_gradient(fake)
+        slots = self._optimizer_slots()
+        for _ in range(self.unroll_steps):
+            with tf.GradientTape() as tape:
+                tape.watch(weights)
+                real_scores, _ = self.discriminator.stateless_call(weights, frozen, real, training=training)
+                fake_scores, _ = self.discriminator.stateless_call(weights, frozen, unroll_fake, training=training)
+                loss = ops.mean(self._d_loss_fn(real_scores, fake_scores))
+            gradients = tape.gradient(loss, weights)
+            weights, slots = self._functional_update(weights, gradients, slots)
+        fake_scores, _ = self.discriminator.stateless_call(weights, frozen, fake, training=training)
+        return self._g_loss_fn(fake_scores), fake_scores
+
+    # The discriminator optimiser's update rule as a pure function of tensors, since Keras's
+    # `Optimizer.stateless_apply` is not available on the TensorFlow backend.
+    def _optimizer_slots(self):
+        optimizer = self.d_optimizer
+        if isinstance(optimizer, keras.optimizers.Adam):
+            variables = self.discriminator.trainable_variables
+            index = [optimizer._get_variable_index(v) for v in variables]
+            return {
+                "step": ops.cast(optimizer.iterations, "float32"),
+                "m": [tf.identity(optimizer._momentums[i].value) for i in index],
+                "v": [tf.identity(optimizer._velocities[i].value) for i in index],
+            }
+        if type(optimizer) is keras.optimizers.SGD and not optimizer.momentum:
+            return {}
+        raise ValueError(
+            f"UnrolledGAN unrolls Adam or plain SGD discriminator updates; got "
+            f"{type(optimizer).__name__}. Compile with d_optimizer=keras.optimizers.Adam(...)."
+        )
+
+    def _functional_update(self, weights, gradients, slots):
+        optimizer = self.d_optimizer
+        learning_rate = ops.cast(optimizer.learning_rate, "float32")
+        if not slots:
+            return [w - learning_rate * g for w, g in zip(weights, gradients)], slots
+        # Keras's Adam, step for step (keras/src/optimizers/adam.py).
+        beta_1, beta_2 = optimizer.beta_1, optimizer.beta_2
+        step = slots["step"] + 1.0
+        alpha = learning_rate * ops.sqrt(1.0 - beta_2**step) / (1.0 - beta_1**step)
+        m = [m + (g - m) * (1.0 - beta_1) for m, g in zip(slots["m"], gradients)]
+        v = [v + (ops.square(g) - v) * (1.0 - beta_2) for v, g in zip(slots["v"], gradients)]
+        # sqrt's gradient is infinite at 0 (a weight whose gradient was always 0): floor v.
+        new_weights = [w - alpha * m_ / (ops.sqrt(ops.maximum(v_, 1e-30)) + optimizer.epsilon)
+                       for w, m_, v_ in zip(weights, m, v)]
+        return new_weights, {"step": step, "m": m, "v": v}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(unroll_steps=self.unroll_steps, second_order=self.second_order)
+        return config
+
+
+@register("unrolled_gan")
+def unrolled_gan(data_shape, unroll_steps=5, second_order=True, objective="minimax",
+                 architecture="auto", latent_dim=None, generator_units=None, discriminator_units=None,
+                 filters=64, d_learning_rate=1e-4, g_learning_rate=1e-3, seed=None):
+    """Metz et al. 2017: generator trained against the discriminator unrolled K steps ahead.
+
+    Defaults from the paper's mixture experiments: K = 5, the gradient flowing through the
+    unrolled updates, minimax objective, Adam β1 0.5 with learning rates 1e-4 (discriminator)
+    and 1e-3 (generator), MLP networks for vectors (latent 256, G 2x128 ReLU, D 1x128); the
+    DCGAN networks for images.
+
+    Reference: Metz, Poole, Pfau, Sohl-Dickstein, "Unrolled Generative Adversarial Networks",
+    ICLR 2017.
+    """
+    generator, discriminator = build_networks(data_shape, architecture, latent_dim, generator_units,
+                                              discriminator_units, filters)
+    return UnrolledGAN(generator, discriminator, objective=objective, unroll_steps=unroll_steps,
+                       second_order=second_order, seed=seed,
+                       default_optimizers={"discriminator": adam(d_learning_rate), "generator": adam(g_learning_rate)},
+                       name="unrolled_gan")

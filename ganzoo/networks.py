@@ -1,0 +1,125 @@
+"""Generator and discriminator builders: plain functional Keras models.
+
+Generators map `latent` [batch, latent_dim] to data of `data_shape`: linear outputs for vectors
+(2-D mixtures), tanh outputs in [-1, 1] for images. Discriminators map data to one unbounded
+score per example (a logit or a critic value); the objective decides how to read it.
+"""
+
+import math
+
+import keras
+from keras import layers
+
+# DCGAN (Radford et al. 2016): weights ~ N(0, 0.02), BatchNorm gamma ~ N(1, 0.02).
+_DCGAN_KERNEL_INIT = {"class_name": "RandomNormal", "config": {"mean": 0.0, "stddev": 0.02}}
+_DCGAN_GAMMA_INIT = {"class_name": "RandomNormal", "config": {"mean": 1.0, "stddev": 0.02}}
+
+
+def is_image_shape(data_shape):
+    return len(data_shape) == 3
+
+
+def mlp_generator(latent_dim, data_shape, units=(128, 128), batch_norm=False, name="generator"):
+    """MLP generator: Dense + (BatchNorm) + ReLU blocks, then a linear (vectors) or tanh
+    (images, reshaped to `data_shape`) output layer."""
+    latent = keras.Input((latent_dim,), name="latent")
+    x = latent
+    for width in units:
+        x = layers.Dense(width, use_bias=not batch_norm)(x)
+        if batch_norm:
+            x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+    x = layers.Dense(math.prod(data_shape), activation="tanh" if is_image_shape(data_shape) else None)(x)
+    x = layers.Reshape(tuple(data_shape))(x)
+    return keras.Model(latent, x, name=name)
+
+
+def mlp_discriminator(data_shape, units=(128,), leaky_relu_slope=0.2, name="discriminator"):
+    """MLP discriminator: flattens its input, Dense + LeakyReLU blocks, one linear output."""
+    data = keras.Input(tuple(data_shape), name="data")
+    x = layers.Flatten()(data)
+    for width in units:
+        x = layers.Dense(width)(x)
+        x = layers.LeakyReLU(leaky_relu_slope)(x)
+    return keras.Model(data, layers.Dense(1)(x), name=name)
+
+
+def dcgan_stages(image_size):
+    """(start size, number of stride-2 stages): 28 -> (7, 2), 32 -> (4, 3), 64 -> (4, 4)."""
+    for start in (4, 7):
+        stages = math.log2(image_size / start)
+        if stages >= 1 and stages == int(stages):
+            return start, int(stages)
+    raise ValueError(
+        f"The DCGAN networks need square images of side 4·2^n or 7·2^n (28, 32, 64, ...); "
+        f"got side {image_size}. Resize the images or use an MLP architecture."
+    )
+
+
+def dcgan_generator(latent_dim, data_shape, filters=64, name="generator"):
+    """DCGAN generator, layer for layer the PyTorch DCGAN tutorial's.
+
+    A transposed convolution turns the latent vector (as a 1x1 image) into a start x start map,
+    then stride-2 transposed convolutions (kernel 4) double it each stage, halving the channels
+    down to `filters`, with BatchNorm + ReLU; the last one gives `channels` maps and tanh.
+    28x28: 7 -> 14 -> 28 with filters*2, filters channels (`shared/bench/torch_dcgan.py --size 28`);
+    64x64: 4 -> 8 -> 16 -> 32 -> 64 with filters*8 ... filters (the faces tutorial).
+    """
+    height, width, channels = data_shape
+    if height != width:
+        raise ValueError(f"The DCGAN networks need square images; got data_shape={data_shape}.")
+    start, stages = dcgan_stages(height)
+    latent = keras.Input((latent_dim,), name="latent")
+    x = layers.Reshape((1, 1, latent_dim))(latent)
+    for stage in range(stages):
+        x = layers.Conv2DTranspose(
+            filters * 2 ** (stages - 1 - stage),
+            kernel_size=start if stage == 0 else 4,
+            strides=1 if stage == 0 else 2,
+            padding="valid" if stage == 0 else "same",
+            use_bias=False,
+            kernel_initializer=_DCGAN_KERNEL_INIT,
+        )(x)
+        x = layers.BatchNormalization(gamma_initializer=_DCGAN_GAMMA_INIT)(x)
+        x = layers.ReLU()(x)
+    x = layers.Conv2DTranspose(
+        channels, 4, strides=2, padding="same", use_bias=False, kernel_initializer=_DCGAN_KERNEL_INIT
+    )(x)
+    return keras.Model(latent, layers.Activation("tanh")(x), name=name)
+
+
+_NORMALIZATIONS = {
+    "batch": lambda: layers.BatchNormalization(gamma_initializer=_DCGAN_GAMMA_INIT),
+    # WGAN-GP penalises each example's gradient, which BatchNorm couples across the batch;
+    # Gulrajani et al. (Sec. 4) recommend layer normalisation as the drop-in instead.
+    "layer": lambda: layers.LayerNormalization(axis=[1, 2, 3]),
+    "none": None,
+}
+
+
+def dcgan_discriminator(data_shape, filters=64, normalization="batch", leaky_relu_slope=0.2,
+                        name="discriminator"):
+    """DCGAN discriminator, the generator's mirror: stride-2 convolutions (kernel 4) with
+    LeakyReLU(0.2), normalisation after all but the first, and a last valid convolution
+    (kernel = the remaining start size) giving one score. `normalization` is "batch" (DCGAN),
+    "layer" or "none" (for critics with a gradient penalty)."""
+    if normalization not in _NORMALIZATIONS:
+        raise ValueError(
+            f"Unknown normalization {normalization!r}; valid: {', '.join(_NORMALIZATIONS)}."
+        )
+    height, width, _ = data_shape
+    if height != width:
+        raise ValueError(f"The DCGAN networks need square images; got data_shape={data_shape}.")
+    start, stages = dcgan_stages(height)
+    data = keras.Input(tuple(data_shape), name="data")
+    x = data
+    for stage in range(stages):
+        x = layers.Conv2D(
+            filters * 2**stage, 4, strides=2, padding="same", use_bias=False,
+            kernel_initializer=_DCGAN_KERNEL_INIT,
+        )(x)
+        if stage > 0 and _NORMALIZATIONS[normalization] is not None:
+            x = _NORMALIZATIONS[normalization]()(x)
+        x = layers.LeakyReLU(leaky_relu_slope)(x)
+    x = layers.Conv2D(1, start, padding="valid", use_bias=False, kernel_initializer=_DCGAN_KERNEL_INIT)(x)
+    return keras.Model(data, layers.Flatten()(x), name=name)
