@@ -67,7 +67,7 @@ class UnrolledGAN(GAN):
             variables = self.discriminator.trainable_variables
             index = [optimizer._get_variable_index(v) for v in variables]
             return {
-                "step": ops.cast(optimizer.iterations, "float32"),
+                "step": ops.cast(optimizer.iterations, variables[0].dtype),
                 "m": [tf.identity(optimizer._momentums[i].value) for i in index],
                 "v": [tf.identity(optimizer._velocities[i].value) for i in index],
             }
@@ -80,7 +80,7 @@ class UnrolledGAN(GAN):
 
     def _functional_update(self, weights, gradients, slots):
         optimizer = self.d_optimizer
-        learning_rate = ops.cast(optimizer.learning_rate, "float32")
+        learning_rate = ops.cast(optimizer.learning_rate, weights[0].dtype)
         if not slots:
             return [w - learning_rate * g for w, g in zip(weights, gradients)], slots
         # Keras's Adam, step for step (keras/src/optimizers/adam.py).

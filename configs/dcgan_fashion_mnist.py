@@ -1,0 +1,16 @@
+"""DCGAN on Fashion-MNIST, 28x28x1 (the default of `ganzoo train`).
+
+    ganzoo train --config dcgan_fashion_mnist --workdir runs/dcgan_fashion_mnist
+    ganzoo train --config dcgan_fashion_mnist --set train.epochs=5
+
+The PyTorch DCGAN tutorial's networks and optimiser (Adam 2e-4, beta1 0.5), batch 64.
+"""
+
+
+def get_config():
+    return {
+        "model": {"name": "dcgan", "latent_dim": 100, "filters": 64},
+        "data": {"name": "fashion_mnist", "batch_size": 64},
+        "compile": {},  # the model's paper defaults
+        "train": {"epochs": 1, "num_sample_images": 64},
+    }

@@ -1,0 +1,7 @@
+"""wgan on the ring8 mixture: ganzoo train --config wgan_ring8"""
+
+from ganzoo.config import mixture_experiment
+
+
+def get_config():
+    return mixture_experiment("wgan", "ring8")

@@ -1,0 +1,121 @@
+"""Training callbacks: a sample picture per epoch, written as PNG and to TensorBoard."""
+
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ganzoo.data import to_unit_range
+
+
+def image_grid(images):
+    """[n, H, W, C] images in [0, 1] -> one uint8 [rows*H, cols*W, C] grid, 1px gaps."""
+    images = np.asarray(images)
+    n, height, width, channels = images.shape
+    cols = int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / cols))
+    grid = np.ones((rows * (height + 1) - 1, cols * (width + 1) - 1, channels), np.float32)
+    for i, image in enumerate(images):
+        r, c = divmod(i, cols)
+        grid[r * (height + 1):r * (height + 1) + height, c * (width + 1):c * (width + 1) + width] = image
+    return (grid * 255 + 0.5).astype(np.uint8)
+
+
+def scatter_plot(points, centers=None, size=480, margin=0.15):
+    """A uint8 RGB [size, size, 3] picture of 2-D points (blue) over true centres (red
+    crosses), drawn with NumPy so that no plotting library is needed."""
+    points = np.asarray(points, np.float32)
+    reference = centers if centers is not None else points
+    low, high = reference.min(axis=0), reference.max(axis=0)
+    span = float(np.max(high - low)) or 1.0
+    low, high = low - margin * span - 0.5, high + margin * span + 0.5
+    canvas = np.full((size, size, 3), 255, np.uint8)
+
+    def to_pixels(xy):
+        scaled = (xy - low) / (high - low) * (size - 1)
+        return np.round(scaled[:, 0]).astype(int), np.round((size - 1) - scaled[:, 1]).astype(int)
+
+    xs, ys = to_pixels(points)
+    inside = (xs >= 1) & (xs < size - 1) & (ys >= 1) & (ys < size - 1)
+    for dx in (-1, 0):
+        for dy in (-1, 0):
+            canvas[ys[inside] + dy, xs[inside] + dx] = (40, 90, 200)
+    if centers is not None:
+        cx, cy = to_pixels(np.asarray(centers, np.float32))
+        for offset in range(-6, 7):
+            for x, y in zip(cx, cy):
+                for px, py in ((x + offset, y), (x, y + offset)):
+                    if 0 <= px < size and 0 <= py < size:
+                        canvas[py, px] = (220, 30, 30)
+    return canvas
+
+
+def sample_picture(samples, centers=None):
+    """The picture of a batch of samples: a grid for images, a scatter plot for 2-D points."""
+    samples = np.asarray(samples)
+    if samples.ndim == 4:
+        return image_grid(to_unit_range(samples))
+    if samples.ndim == 2 and samples.shape[1] == 2:
+        return scatter_plot(samples, centers)
+    raise ValueError(f"Can draw images [n, H, W, C] or 2-D points [n, 2]; got shape {samples.shape}.")
+
+
+def write_png(path, picture):
+    """Writes a uint8 picture as PNG atomically (a temporary file renamed into place)."""
+    temporary = f"{path}.tmp"
+    with open(temporary, "wb") as f:
+        f.write(tf.io.encode_png(picture).numpy())
+    os.replace(temporary, path)
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """After each epoch, draws samples from one fixed latent batch and saves them as
+    `directory/epoch_NNN.png` (an image grid, or a scatter plot over `centers` for 2-D
+    points) and, when `log_dir` is given, as a TensorBoard image.
+
+    Args:
+        directory: where the PNG files go.
+        num_samples: samples per picture (64 makes an 8x8 grid).
+        seed: seed of the fixed latent batch, so pictures of successive epochs compare.
+        centers: the true mode centres to draw under 2-D samples, or None.
+        log_dir: TensorBoard log directory, or None.
+    """
+
+    def __init__(self, directory, num_samples=64, seed=0, centers=None, log_dir=None):
+        super().__init__()
+        self.directory = directory
+        self.num_samples = num_samples
+        self.seed = seed
+        self.centers = centers
+        self.log_dir = log_dir
+        self._writer = None
+
+    def on_train_begin(self, logs=None):
+        os.makedirs(self.directory, exist_ok=True)
+        self._latent = tf.random.stateless_normal(
+            [self.num_samples, self.model.latent_dim], tf.constant([self.seed, 0], tf.int64))
+        if self.log_dir:
+            self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "samples"))
+
+    def on_epoch_end(self, epoch, logs=None):
+        samples = self.model.predict(self._latent, batch_size=256, verbose=0)
+        picture = sample_picture(samples, self.centers)
+        write_png(os.path.join(self.directory, f"epoch_{epoch + 1:03d}.png"), picture)
+        if self._writer is not None:
+            with self._writer.as_default():
+                tf.summary.image("samples", picture[None], step=epoch + 1)
+            self._writer.flush()
+
+
+class BackupEveryEpochAndSteps(keras.callbacks.BackupAndRestore):
+    """`BackupAndRestore` that backs up every `save_freq` steps *and* at each epoch's end
+    (Keras does one or the other), keeping the previous backup in case a write is cut off."""
+
+    def __init__(self, backup_dir, save_freq=None):
+        super().__init__(backup_dir, save_freq=save_freq or "epoch", double_checkpoint=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        if self.save_freq != "epoch":
+            self._save_model()

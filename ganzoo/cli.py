@@ -1,0 +1,93 @@
+"""The `ganzoo` command.
+
+    ganzoo train [--config NAME_OR_FILE] [--workdir DIR] [--set section.key=value ...]
+    ganzoo sample RUN_DIR_OR_KERAS_FILE [--num-samples N] [--seed S] [--out FILE.png]
+    ganzoo list
+"""
+
+import argparse
+import os
+import sys
+
+DEFAULT_CONFIG = "dcgan_fashion_mnist"
+
+
+def _model_path(run_dir_or_file):
+    from ganzoo.training import MODEL_FILE
+
+    path = run_dir_or_file
+    if os.path.isdir(path):
+        path = os.path.join(path, MODEL_FILE)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"No trained model at {path}: give a run directory holding "
+                                f"{MODEL_FILE} or a .keras file.")
+    return path
+
+
+def train(args):
+    from ganzoo import config, training
+
+    experiment = config.load(args.config, args.set)
+    workdir = args.workdir or os.path.join("runs", os.path.basename(args.config).removesuffix(".py"))
+    print(f"ganzoo: training {experiment['model']['name']} on {experiment['data']['name']} in {workdir}")
+    training.train(experiment, workdir)
+    print(f"ganzoo: wrote {os.path.join(workdir, training.MODEL_FILE)} and samples in "
+          f"{os.path.join(workdir, 'samples')}")
+
+
+def sample(args):
+    import keras
+
+    import ganzoo  # noqa: F401  (registers the GAN classes for loading)
+    from ganzoo.callbacks import sample_picture, write_png
+
+    gan = keras.models.load_model(_model_path(args.model))
+    samples = gan.generate(args.num_samples, seed=args.seed)
+    write_png(args.out, sample_picture(samples))
+    print(f"ganzoo: wrote {args.num_samples} samples of {gan.name} to {args.out}")
+
+
+def list_all(args):
+    import ganzoo
+    from ganzoo import config
+
+    print("Models:")
+    for name, description in ganzoo.list_models().items():
+        print(f"  {name:14s} {description}")
+    print("Configs:")
+    for name in config.available_configs():
+        print(f"  {name}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="ganzoo", description="A zoo of GANs for Keras 3.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("train", help="train a model from a config")
+    p.add_argument("--config", default=DEFAULT_CONFIG, help=f"config name or file (default {DEFAULT_CONFIG})")
+    p.add_argument("--workdir", help="run directory (default runs/CONFIG); an existing one resumes")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override a config value, e.g. --set train.epochs=2")
+    p.set_defaults(run=train)
+
+    p = commands.add_parser("sample", help="draw samples from a trained model into a PNG")
+    p.add_argument("model", help="run directory or .keras file")
+    p.add_argument("--num-samples", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="samples.png")
+    p.set_defaults(run=sample)
+
+    p = commands.add_parser("list", help="list the registered models and the configs")
+    p.set_defaults(run=list_all)
+
+    args = parser.parse_args(argv)
+    try:
+        args.run(args)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"ganzoo: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

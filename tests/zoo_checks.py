@@ -1,0 +1,68 @@
+"""The standard checks every zoo model goes through (one shared helper, used by test_zoo.py)."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import ganzoo
+
+# Small versions of each model, so a step takes milliseconds on a CPU.
+SMALL_VECTOR_OPTIONS = {"latent_dim": 8, "generator_units": (16,), "discriminator_units": (16,)}
+SMALL_IMAGE_OPTIONS = {"latent_dim": 8, "filters": 4}
+
+
+def small_options(name, data_shape):
+    if len(data_shape) == 1:
+        return dict(SMALL_VECTOR_OPTIONS)
+    options = dict(SMALL_IMAGE_OPTIONS)
+    if name == "vanilla_gan":
+        options = {"latent_dim": 8, "generator_units": (32,), "discriminator_units": (32,)}
+    return options
+
+
+def real_batches(data_shape, batch_size, num_batches, seed=0):
+    """A deterministic dataset of real minibatches (mixture points or random images)."""
+    if len(data_shape) == 1:
+        points = ganzoo.data.mixture("ring8").sample(batch_size * num_batches, seed=seed)
+    else:
+        points = np.random.default_rng(seed).uniform(-1, 1, (batch_size * num_batches, *data_shape)).astype("float32")
+    return tf.data.Dataset.from_tensor_slices(points).batch(batch_size, drop_remainder=True)
+
+
+def weights_of(model):
+    return [np.array(v) for v in model.weights]
+
+
+def check_trains(gan, data_shape, steps=3, batch_size=8):
+    """A few fit steps: finite losses, every network moved, k critic updates per G update."""
+    k = gan.d_steps
+    before_g, before_d = weights_of(gan.generator), weights_of(gan.discriminator)
+    history = gan.fit(real_batches(data_shape, batch_size, steps * k), epochs=1, verbose=0)
+    for name, values in history.history.items():
+        assert np.isfinite(values[-1]), f"{name} is not finite: {values}"
+    assert {"d_loss", "g_loss"} <= set(history.history)
+    assert int(gan.g_optimizer.iterations) == steps
+    assert int(gan.d_optimizer.iterations) == k * int(gan.g_optimizer.iterations)
+    for before, after in ((before_g, weights_of(gan.generator)), (before_d, weights_of(gan.discriminator))):
+        assert any(not np.allclose(b, a) for b, a in zip(before, after)), "weights did not move"
+    return history
+
+
+def check_round_trip(gan, path):
+    """Saved and loaded, the model is the same model: config, weights, optimiser state, samples."""
+    gan.save(path)
+    loaded = keras.models.load_model(path)
+    assert type(loaded) is type(gan)
+    hyperparameters = lambda m: {k: v for k, v in m.get_config().items() if k not in ("generator", "discriminator")}  # noqa: E731
+    assert hyperparameters(loaded) == hyperparameters(gan)
+    assert [type(layer) for layer in loaded.generator.layers] == [type(layer) for layer in gan.generator.layers]
+    for a, b in zip(weights_of(gan), weights_of(loaded)):
+        np.testing.assert_array_equal(a, b)
+    for optimizer in ("d_optimizer", "g_optimizer"):
+        original, restored = getattr(gan, optimizer), getattr(loaded, optimizer)
+        assert type(original) is type(restored)
+        assert int(restored.iterations) == int(original.iterations)
+        for a, b in zip(original.variables, restored.variables):
+            np.testing.assert_array_equal(np.array(a), np.array(b))
+    np.testing.assert_allclose(loaded.generate(5, seed=3), gan.generate(5, seed=3), atol=1e-6)
+    return loaded
