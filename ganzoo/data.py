@@ -140,10 +140,11 @@ def _pipeline(dataset, batch_size, shuffle, seed, num_examples, cache=True, imag
 def _tfds_images(name, split, data_dir):
     import tensorflow_datasets as tfds
 
-    dataset, info = tfds.load(name, split=split, data_dir=data_dir, with_info=True)
-    if "image" not in info.features:
-        raise ValueError(f"tfds dataset {name!r} has no 'image' feature; features: {list(info.features)}.")
-    return dataset.map(lambda example: example["image"]), info.splits[split].num_examples
+    dataset = tfds.load(name, split=split, data_dir=data_dir)
+    if "image" not in dataset.element_spec:
+        raise ValueError(f"tfds dataset {name!r} has no 'image' feature; features: {list(dataset.element_spec)}.")
+    count = int(dataset.cardinality())
+    return dataset.map(lambda example: example["image"]), count if count > 0 else 10_000
 
 
 def _folder_images(directory, image_size, channels):
