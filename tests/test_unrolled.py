@@ -10,9 +10,12 @@ from ganzoo import UnrolledGAN
 
 @pytest.fixture
 def float64():
+    # Both: the dtype policy, once materialised by an earlier layer, no longer follows floatx.
     keras.config.set_floatx("float64")
+    keras.config.set_dtype_policy("float64")
     yield
     keras.config.set_floatx("float32")
+    keras.config.set_dtype_policy("float32")
 
 
 def tiny_unrolled_gan(optimizer, second_order=True, unroll_steps=3):
@@ -33,7 +36,7 @@ def unrolled_objective(gan, real, latent):
 def finite_difference_gradient(gan, real, latent, epsilon=1e-6):
     gradients = []
     for variable in gan.generator.trainable_variables:
-        value = np.array(variable)
+        value = variable.numpy()
         gradient = np.zeros_like(value)
         for index in np.ndindex(value.shape):
             values = []
@@ -65,13 +68,13 @@ def test_generator_gradient_matches_finite_differences_of_the_unrolled_objective
             loss = tf.reduce_mean(gan.discriminator(real) ** 2)
         grads = tape.gradient(loss, gan.discriminator.trainable_variables)
         gan.d_optimizer.apply_gradients(zip(grads, gan.discriminator.trainable_variables))
-    before = [np.array(v) for v in gan.discriminator.trainable_variables + gan.d_optimizer.variables]
+    before = [v.numpy() for v in gan.discriminator.trainable_variables + gan.d_optimizer.variables]
     analytic = tape_gradient(gan, real, latent)
     numeric = finite_difference_gradient(gan, real, latent)
     for a, n in zip(analytic, numeric):
         np.testing.assert_allclose(a, n, rtol=1e-5, atol=1e-8)
     # The look-ahead is functional: the real discriminator and its optimiser are untouched.
-    after = [np.array(v) for v in gan.discriminator.trainable_variables + gan.d_optimizer.variables]
+    after = [v.numpy() for v in gan.discriminator.trainable_variables + gan.d_optimizer.variables]
     for b, a in zip(before, after):
         np.testing.assert_array_equal(b, a)
 

@@ -30,7 +30,7 @@ def real_batches(data_shape, batch_size, num_batches, seed=0):
 
 
 def weights_of(model):
-    return [np.array(v) for v in model.weights]
+    return [v.numpy() for v in model.weights]
 
 
 def check_trains(gan, data_shape, steps=3, batch_size=8):
@@ -63,6 +63,6 @@ def check_round_trip(gan, path):
         assert type(original) is type(restored)
         assert int(restored.iterations) == int(original.iterations)
         for a, b in zip(original.variables, restored.variables):
-            np.testing.assert_array_equal(np.array(a), np.array(b))
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
     np.testing.assert_allclose(loaded.generate(5, seed=3), gan.generate(5, seed=3), atol=1e-6)
     return loaded
