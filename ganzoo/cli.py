@@ -2,6 +2,7 @@
 
     ganzoo train [--config NAME_OR_FILE] [--workdir DIR] [--set section.key=value ...]
     ganzoo sample RUN_DIR_OR_KERAS_FILE [--num-samples N] [--seed S] [--out FILE.png]
+    ganzoo export RUN_DIR_OR_KERAS_FILE [--out exports] [--name NAME] [--version N] [--overwrite]
     ganzoo list
 """
 
@@ -47,6 +48,30 @@ def sample(args):
     print(f"ganzoo: wrote {args.num_samples} samples of {gan.name} to {args.out}")
 
 
+def export(args):
+    import json
+
+    import keras
+
+    import ganzoo  # noqa: F401  (registers the GAN classes for loading)
+    from ganzoo import export as export_lib
+    from ganzoo.training import CONFIG_FILE
+
+    model_path = _model_path(args.model)
+    run_dir = os.path.dirname(model_path)
+    training_config = None
+    if os.path.isfile(os.path.join(run_dir, CONFIG_FILE)):
+        with open(os.path.join(run_dir, CONFIG_FILE)) as f:
+            training_config = json.load(f)
+    # A run directory is named for its config (runs/dcgan_fashion_mnist), a file for its stem.
+    default_name = os.path.basename(os.path.normpath(args.model)) if os.path.isdir(args.model) else \
+        os.path.splitext(os.path.basename(model_path))[0]
+    gan = keras.models.load_model(model_path)
+    path = export_lib.export(gan, args.out, args.name or default_name, args.version, args.overwrite, training_config)
+    config_path = export_lib.write_model_config(args.out, args.serving_base_path)
+    print(f"ganzoo: exported {path} (TF Serving model config: {config_path})")
+
+
 def list_all(args):
     import ganzoo
     from ganzoo import config
@@ -77,13 +102,22 @@ def main(argv=None):
     p.add_argument("--out", default="samples.png")
     p.set_defaults(run=sample)
 
+    p = commands.add_parser("export", help="export a trained generator as a SavedModel for TF Serving")
+    p.add_argument("model", help="run directory or .keras file")
+    p.add_argument("--out", default="exports", help="base directory (default exports)")
+    p.add_argument("--name", help="model name (default: the run directory's or file's name)")
+    p.add_argument("--version", type=int, help="integer version (default: the next one)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing version")
+    p.add_argument("--serving-base-path", help="where TF Serving sees --out in models.config (e.g. /models)")
+    p.set_defaults(run=export)
+
     p = commands.add_parser("list", help="list the registered models and the configs")
     p.set_defaults(run=list_all)
 
     args = parser.parse_args(argv)
     try:
         args.run(args)
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, FileNotFoundError, FileExistsError) as error:
         print(f"ganzoo: error: {error}", file=sys.stderr)
         return 2
     return 0

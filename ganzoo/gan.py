@@ -178,6 +178,17 @@ class GAN(keras.Model):
         latent = tf.random.stateless_normal([int(num_samples), self.latent_dim], seed_pair)
         return self.predict(latent, batch_size=batch_size, verbose=0)
 
+    def export(self, base_dir, name=None, version=None, overwrite=False, training_config=None):
+        """Exports the generator for TF Serving as `base_dir/name/version/`, atomically.
+
+        Unlike `keras.Model.export`, which writes one SavedModel of `call`, this writes
+        ganzoo's serving contract: named signatures `serving_default`, `sample` and
+        `sample_png`, metadata and warmup requests (see `ganzoo.export`).
+        """
+        from ganzoo import export as export_lib
+
+        return export_lib.export(self, base_dir, name, version, overwrite, training_config)
+
     # -------------------------------------------------------------------------------- data
     def fit(self, x=None, y=None, batch_size=None, shuffle=True, **kwargs):
         """`keras.Model.fit`, with k = `d_steps` minibatches grouped into each step.

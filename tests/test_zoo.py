@@ -4,10 +4,7 @@ import numpy as np
 import pytest
 
 import ganzoo
-from zoo_checks import check_round_trip, check_trains, small_options
-
-VECTOR_CASES = [(name, (2,)) for name in ("vanilla_gan", "wgan", "wgan_gp", "unrolled_gan")]
-IMAGE_CASES = [(name, (28, 28, 1)) for name in ("dcgan", "wgan", "wgan_gp", "unrolled_gan", "vanilla_gan")]
+from zoo_checks import IMAGE_CASES, VECTOR_CASES, check_round_trip, check_trains, small_options
 
 
 @pytest.mark.parametrize("name,data_shape", VECTOR_CASES + IMAGE_CASES)

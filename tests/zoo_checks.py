@@ -6,6 +6,10 @@ import tensorflow as tf
 
 import ganzoo
 
+# Every model of the zoo on the data it runs on: the mixtures (2-D points) and images.
+VECTOR_CASES = [(name, (2,)) for name in ("vanilla_gan", "wgan", "wgan_gp", "unrolled_gan")]
+IMAGE_CASES = [(name, (28, 28, 1)) for name in ("dcgan", "wgan", "wgan_gp", "unrolled_gan", "vanilla_gan")]
+
 # Small versions of each model, so a step takes milliseconds on a CPU.
 SMALL_VECTOR_OPTIONS = {"latent_dim": 8, "generator_units": (16,), "discriminator_units": (16,)}
 SMALL_IMAGE_OPTIONS = {"latent_dim": 8, "filters": 4}

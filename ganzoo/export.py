@@ -1,0 +1,209 @@
+"""Trained generators as SavedModels that TensorFlow Serving serves as they are.
+
+Layout: `base_dir/name/version/` (an integer version, as TF Serving expects), holding
+`saved_model.pb`, `variables/`, and `assets.extra/` with `ganzoo_metadata.json` and
+`tf_serving_warmup_requests`. A version appears atomically: it is written in a hidden
+temporary folder beside it and renamed into place, since TF Serving loads any numeric folder
+it sees.
+
+Signatures (inference mode throughout; the batch dimension left None for request batching):
+    serving_default  latent float32 [None, latent_dim] -> images float32 [None, H, W, C] in [0, 1]
+                     (vector models: samples float32 [None, D])
+    sample           num_samples int32 [], seed int64 [] -> images (or samples), latent
+    sample_png       num_samples int32 [], seed int64 [] -> images_bytes string [None] (PNG; image models)
+
+`sample` draws the latent with stateless ops seeded by (seed, 0), like `GAN.generate(n, seed)`:
+the same seed gives the same images, in the SavedModel and in Python.
+"""
+
+import json
+import os
+import shutil
+import uuid
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+METADATA_FILE = "ganzoo_metadata.json"
+WARMUP_FILE = "tf_serving_warmup_requests"
+
+
+def _is_image_model(gan):
+    return len(gan.data_shape) == 3
+
+
+def _output_name(gan):
+    return "images" if _is_image_model(gan) else "samples"
+
+
+def build_archive(gan):
+    """A `keras.export.ExportArchive` of the generator with ganzoo's three signatures."""
+    generator, latent_dim, output = gan.generator, gan.latent_dim, _output_name(gan)
+    image_model = _is_image_model(gan)
+
+    def generate(latent):
+        samples = generator(latent, training=False)
+        if image_model:  # tanh outputs in [-1, 1] -> [0, 1] for clients
+            samples = tf.clip_by_value((samples + 1.0) / 2.0, 0.0, 1.0)
+        return samples
+
+    def draw_latent(num_samples, seed):
+        return tf.random.stateless_normal(tf.stack([num_samples, latent_dim]), tf.stack([seed, tf.constant(0, tf.int64)]))
+
+    archive = keras.export.ExportArchive()
+    archive.track(generator)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, latent_dim], tf.float32, name="latent")])
+    def serving_default(latent):
+        return {output: generate(latent)}
+
+    scalars = [tf.TensorSpec([], tf.int32, name="num_samples"), tf.TensorSpec([], tf.int64, name="seed")]
+
+    @tf.function(input_signature=scalars)
+    def sample(num_samples, seed):
+        latent = draw_latent(num_samples, seed)
+        return {output: generate(latent), "latent": latent}
+
+    archive.add_endpoint("serving_default", serving_default)
+    archive.add_endpoint("sample", sample)
+    if image_model:
+
+        @tf.function(input_signature=scalars)
+        def sample_png(num_samples, seed):
+            pixels = tf.cast(tf.round(generate(draw_latent(num_samples, seed)) * 255.0), tf.uint8)
+            return {"images_bytes": tf.map_fn(tf.io.encode_png, pixels, fn_output_signature=tf.string)}
+
+        archive.add_endpoint("sample_png", sample_png)
+    return archive
+
+
+def metadata(gan, model_name, training_config=None):
+    import ganzoo
+
+    return {
+        "model": model_name,
+        "class": type(gan).__name__,
+        "latent_dim": gan.latent_dim,
+        "output": _output_name(gan),
+        "output_shape": list(gan.data_shape),
+        "value_range": [0.0, 1.0] if _is_image_model(gan) else None,
+        "signatures": ["serving_default", "sample"] + (["sample_png"] if _is_image_model(gan) else []),
+        "versions": {"ganzoo": ganzoo.__version__, "tensorflow": tf.__version__, "keras": keras.__version__},
+        "hyperparameters": {k: v for k, v in gan.get_config().items() if k not in ("generator", "discriminator")},
+        "training_config": training_config,
+        "generator_parameters": int(gan.generator.count_params()),
+    }
+
+
+# ---------------------------------------------------------------- warmup requests (protobuf)
+# TF Serving reads PredictionLog protos (tensorflow_serving/apis/prediction_log.proto). The
+# tensorflow-serving-api package that defines them requires the `tensorflow` distribution,
+# which would install a second TensorFlow beside tensorflow-cpu; the four messages needed are
+# small, so they are encoded here by hand (field numbers from the .proto files; the tests
+# parse the result with tensorflow-serving-api's own classes).
+def _varint(value):
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _field(number, payload):
+    """A length-delimited (wire type 2) protobuf field."""
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def prediction_log(model_name, signature_name, inputs):
+    """A serialized PredictionLog{predict_log{request}} for `inputs` {name: array}."""
+    model_spec = _field(1, model_name.encode()) + _field(3, signature_name.encode())
+    request = _field(1, model_spec)
+    for name, value in sorted(inputs.items()):
+        tensor = tf.make_tensor_proto(value).SerializeToString()
+        request += _field(2, _field(1, name.encode()) + _field(2, tensor))  # map<string, TensorProto>
+    return _field(6, _field(1, request))
+
+
+def warmup_requests(gan, model_name):
+    """A few requests per signature, at the batch sizes clients are likely to send."""
+    rng = np.random.default_rng(0)
+    requests = [("serving_default", {"latent": rng.normal(size=(n, gan.latent_dim)).astype(np.float32)})
+                for n in (1, 8)]
+    scalar = lambda n: {"num_samples": np.int32(n), "seed": np.int64(n)}  # noqa: E731
+    requests += [("sample", scalar(n)) for n in (1, 8)]
+    if _is_image_model(gan):
+        requests += [("sample_png", scalar(n)) for n in (1, 4)]
+    return [prediction_log(model_name, signature, inputs) for signature, inputs in requests]
+
+
+# ---------------------------------------------------------------------------- the export
+def next_version(model_dir):
+    versions = [int(d) for d in os.listdir(model_dir) if d.isdigit()] if os.path.isdir(model_dir) else []
+    return max(versions, default=0) + 1
+
+
+def export(gan, base_dir, name=None, version=None, overwrite=False, training_config=None):
+    """Writes `base_dir/name/version/` atomically and returns its path.
+
+    Args:
+        gan: a ganzoo GAN.
+        base_dir: the folder TF Serving watches (its --model_base_path's parent).
+        name: the model's name under base_dir; default the GAN's name.
+        version: integer version; default one more than the highest there.
+        overwrite: replace an existing version (otherwise that is an error).
+        training_config: the run's config, recorded in the metadata.
+    """
+    name = name or gan.name
+    model_dir = os.path.join(base_dir, name)
+    version = next_version(model_dir) if version is None else int(version)
+    if version < 1:
+        raise ValueError(f"Versions are positive integers; got {version}.")
+    final = os.path.join(model_dir, str(version))
+    if os.path.exists(final) and not overwrite:
+        raise FileExistsError(f"{final} exists; pass overwrite=True (--overwrite) or another version.")
+    os.makedirs(model_dir, exist_ok=True)
+    # Hidden and non-numeric: TF Serving ignores it until the rename.
+    temporary = os.path.join(model_dir, f".partial-{version}-{uuid.uuid4().hex[:8]}")
+    try:
+        build_archive(gan).write_out(temporary, verbose=False)
+        extra = os.path.join(temporary, "assets.extra")
+        os.makedirs(extra)
+        with open(os.path.join(extra, METADATA_FILE), "w") as f:
+            json.dump(metadata(gan, name, training_config), f, indent=2)
+        with tf.io.TFRecordWriter(os.path.join(extra, WARMUP_FILE)) as writer:
+            for record in warmup_requests(gan, name):
+                writer.write(record)
+        if os.path.exists(final):  # overwrite: move the old version aside, then swap
+            old = os.path.join(model_dir, f".replaced-{version}-{uuid.uuid4().hex[:8]}")
+            os.rename(final, old)
+            os.rename(temporary, final)
+            shutil.rmtree(old)
+        else:
+            os.rename(temporary, final)
+    finally:
+        if os.path.exists(temporary):
+            shutil.rmtree(temporary)
+    return final
+
+
+def write_model_config(base_dir, base_path=None):
+    """Writes `base_dir/models.config`, a TF Serving model config naming every exported model.
+
+    `base_path` is where TF Serving will see base_dir (e.g. "/models" inside its container);
+    default base_dir's absolute path. Returns the file's path.
+    """
+    base_path = base_path or os.path.abspath(base_dir)
+    names = sorted(d for d in os.listdir(base_dir)
+                   if os.path.isdir(os.path.join(base_dir, d)) and any(v.isdigit() for v in os.listdir(os.path.join(base_dir, d))))
+    if not names:
+        raise ValueError(f"No exported model (a folder with a numeric version) under {base_dir}.")
+    entries = "".join(
+        f'  config {{\n    name: "{n}"\n    base_path: "{base_path.rstrip("/")}/{n}"\n    model_platform: "tensorflow"\n  }}\n'
+        for n in names)
+    path = os.path.join(base_dir, "models.config")
+    with open(path + ".tmp", "w") as f:
+        f.write("model_config_list {\n" + entries + "}\n")
+    os.replace(path + ".tmp", path)
+    return path

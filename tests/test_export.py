@@ -1,0 +1,249 @@
+"""Exported SavedModels, proven through TensorFlow's loaders in processes that import TensorFlow only."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import ganzoo
+from ganzoo import export as export_lib
+from zoo_checks import IMAGE_CASES, VECTOR_CASES, small_options
+
+CASES = VECTOR_CASES + IMAGE_CASES
+LATENT_SEED, SAMPLE_SEED, NUM_SAMPLES = 0, 5, 4
+
+
+def case_name(name, data_shape):
+    return f"{name}_{'images' if len(data_shape) == 3 else 'points'}"
+
+
+def run_tensorflow_only(script, *args, timeout=600):
+    """Runs `script` in a fresh interpreter that imports TensorFlow (no ganzoo, no keras of its own)."""
+    assert "ganzoo" not in script and "import keras" not in script
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, env=env,
+                            timeout=timeout, cwd="/")
+    assert result.returncode == 0, result.stderr[-4000:]
+    return result
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory):
+    """Every zoo model exported, with what the in-process generator gives for the same inputs."""
+    base = tmp_path_factory.mktemp("exports")
+    expected = {}
+    for name, data_shape in CASES:
+        gan = ganzoo.get(name, data_shape=data_shape, seed=2, **small_options(name, data_shape))
+        gan.compile()
+        gan.fit(np.random.default_rng(0).uniform(-1, 1, (8 * gan.d_steps, *data_shape)).astype("float32"),
+                batch_size=8, verbose=0)  # one step, so BatchNorm's moving statistics are not the initial ones
+        model = case_name(name, data_shape)
+        path = gan.export(str(base), name=model)
+        latent = np.random.default_rng(LATENT_SEED).normal(size=(3, gan.latent_dim)).astype("float32")
+        to_output = (lambda x: np.clip((x + 1) / 2, 0, 1)) if len(data_shape) == 3 else (lambda x: x)
+        expected[model] = {
+            "path": path, "latent": latent, "image": len(data_shape) == 3,
+            "serving_default": to_output(np.asarray(gan.generator(latent, training=False))),
+            "sample": to_output(gan.generate(NUM_SAMPLES, seed=SAMPLE_SEED)),
+        }
+    return base, expected
+
+
+LOAD_EVERY_SIGNATURE = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    import tensorflow as tf
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    cases = json.loads(sys.argv[1])
+    out = {}
+    for model, case in cases.items():
+        path, latent = case["path"], np.array(case["latent"], np.float32)
+        loaded = tf.saved_model.load(path)
+        result = {"signatures": sorted(loaded.signatures)}
+        result["serving_default"] = loaded.signatures["serving_default"](latent=tf.constant(latent))
+        first = loaded.signatures["sample"](num_samples=tf.constant(4), seed=tf.constant(5, tf.int64))
+        again = loaded.signatures["sample"](num_samples=tf.constant(4), seed=tf.constant(5, tf.int64))
+        result["sample"], result["sample_again"] = first, again
+        if "sample_png" in loaded.signatures:
+            pngs = loaded.signatures["sample_png"](num_samples=tf.constant(4), seed=tf.constant(5, tf.int64))["images_bytes"]
+            result["png_decoded"] = np.stack([tf.io.decode_png(p).numpy() for p in pngs.numpy()])
+        refused = 0
+        for bad in (np.zeros((2, latent.shape[1] + 1), np.float32), np.zeros(latent.shape, np.float64)):
+            try:
+                loaded.signatures["serving_default"](latent=tf.constant(bad))
+            except (TypeError, ValueError, tf.errors.InvalidArgumentError):
+                refused += 1
+        result["refused"] = refused
+
+        # TF Serving's path: the TF1 session loader, feeding and fetching tensor names.
+        feeds = {"serving_default": {"latent": latent},
+                 "sample": {"num_samples": np.int32(4), "seed": np.int64(5)},
+                 "sample_png": {"num_samples": np.int32(4), "seed": np.int64(5)}}
+        records = list(tf.data.TFRecordDataset(path + "/assets.extra/tf_serving_warmup_requests").as_numpy_iterator())
+        with tf.Graph().as_default(), tf.compat.v1.Session() as session:
+            meta_graph = tf.compat.v1.saved_model.loader.load(session, ["serve"], path)
+            for signature_name, signature in meta_graph.signature_def.items():
+                if signature_name.startswith("__"):
+                    continue
+                fetched = session.run(
+                    {k: v.name for k, v in signature.outputs.items()},
+                    {signature.inputs[k].name: v for k, v in feeds[signature_name].items()})
+                result["session_" + signature_name] = fetched
+
+            # Every warmup record parses as a PredictionLog and runs against its signature.
+            ran = []
+            for record in records:
+                log = prediction_log_pb2.PredictionLog.FromString(record)
+                request = log.predict_log.request
+                signature = meta_graph.signature_def[request.model_spec.signature_name]
+                assert request.model_spec.name == model, request.model_spec.name
+                feed = {signature.inputs[k].name: tf.make_ndarray(v) for k, v in request.inputs.items()}
+                outputs = session.run([v.name for v in signature.outputs.values()], feed)
+                ran.append([request.model_spec.signature_name, int(len(outputs[0]))])
+            result["warmup"] = ran
+        out[model] = result
+
+    flat = {}
+    for model, result in out.items():
+        for key, value in result.items():
+            if isinstance(value, dict):
+                for output, tensor in value.items():
+                    flat[f"{model}/{key}/{output}"] = np.asarray(tensor)
+            else:
+                flat[f"{model}/{key}"] = np.asarray(value, dtype=object if key == "warmup" else None)
+    np.savez(sys.argv[2], **flat)
+""")
+
+
+@pytest.fixture(scope="module")
+def loaded_results(exports, tmp_path_factory):
+    pytest.importorskip("tensorflow_serving.apis.prediction_log_pb2",
+                        reason="pip install --no-deps tensorflow-serving-api (README's test line)")
+    _, expected = exports
+    cases = {m: {"path": e["path"], "latent": e["latent"].tolist()} for m, e in expected.items()}
+    results_file = str(tmp_path_factory.mktemp("results") / "results.npz")
+    run_tensorflow_only(LOAD_EVERY_SIGNATURE, json.dumps(cases), results_file)
+    return dict(np.load(results_file, allow_pickle=True))
+
+
+@pytest.mark.parametrize("name,data_shape", CASES)
+def test_every_signature_runs_in_tensorflow_alone(name, data_shape, exports, loaded_results):
+    model = case_name(name, data_shape)
+    expect = exports[1][model]
+    r = lambda key: loaded_results[f"{model}/{key}"]  # noqa: E731
+    output = "images" if expect["image"] else "samples"
+    signatures = ["sample", "serving_default"] + (["sample_png"] if expect["image"] else [])
+    assert sorted(r("signatures")) == sorted(signatures)
+    # Same outputs as the in-process generator (inference mode), for the same latent / seed.
+    np.testing.assert_allclose(r(f"serving_default/{output}"), expect["serving_default"], atol=1e-5)
+    np.testing.assert_allclose(r(f"sample/{output}"), expect["sample"], atol=1e-5)
+    np.testing.assert_array_equal(r(f"sample/{output}"), r(f"sample_again/{output}"))
+    assert r("sample/latent").shape == (NUM_SAMPLES, expect["latent"].shape[1])
+    if expect["image"]:
+        assert r(f"serving_default/{output}").min() >= 0 and r(f"serving_default/{output}").max() <= 1
+        np.testing.assert_allclose(r("png_decoded") / 255.0, r("sample/images"), atol=1 / 255 + 1e-6)
+    assert r("refused") == 2  # a latent of the wrong width and of the wrong dtype
+    # The TF1 session loader (TF Serving's) ran every signature, with the same results.
+    np.testing.assert_allclose(r(f"session_serving_default/{output}"), expect["serving_default"], atol=1e-5)
+    np.testing.assert_allclose(r(f"session_sample/{output}"), expect["sample"], atol=1e-5)
+    if expect["image"]:
+        assert r("session_sample_png/images_bytes").shape == (NUM_SAMPLES,)
+    ran = {tuple(x) for x in r("warmup")}
+    assert {s for s, _ in ran} == set(signatures)
+
+
+@pytest.mark.parametrize("name,data_shape", [("wgan_gp", (2,)), ("dcgan", (28, 28, 1))])
+def test_saved_model_cli_shows_and_runs(name, data_shape, exports, tmp_path):
+    expect = exports[1][case_name(name, data_shape)]
+    shown = subprocess.run(["saved_model_cli", "show", "--all", "--dir", expect["path"]],
+                           capture_output=True, text=True, timeout=300).stdout
+    output = "images" if expect["image"] else "samples"
+    for text in ("signature_def['serving_default']", "signature_def['sample']", "inputs['latent']",
+                 f"outputs['{output}']", "inputs['num_samples']", "inputs['seed']", "outputs['latent']"):
+        assert text in shown
+    assert ("signature_def['sample_png']" in shown) == expect["image"]
+    np.save(tmp_path / "latent.npy", expect["latent"])
+    ran = subprocess.run(["saved_model_cli", "run", "--dir", expect["path"], "--tag_set", "serve",
+                          "--signature_def", "serving_default", "--inputs", f"latent={tmp_path / 'latent.npy'}"],
+                         capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert f"Result for output key {output}" in ran.stdout
+
+
+def test_metadata_and_model_config(exports):
+    base, expected = exports
+    with open(os.path.join(expected["dcgan_images"]["path"], "assets.extra", export_lib.METADATA_FILE)) as f:
+        metadata = json.load(f)
+    assert metadata["model"] == "dcgan_images" and metadata["latent_dim"] == 8
+    assert metadata["output_shape"] == [28, 28, 1] and metadata["value_range"] == [0.0, 1.0]
+    assert set(metadata["versions"]) == {"ganzoo", "tensorflow", "keras"} and metadata["generator_parameters"] > 0
+    config = open(export_lib.write_model_config(str(base), "/models")).read()
+    assert config.count("config {") == len(CASES)
+    assert 'name: "dcgan_images"\n    base_path: "/models/dcgan_images"\n    model_platform: "tensorflow"' in config
+
+
+def test_versions_are_numbered_and_never_silently_overwritten(tmp_path):
+    gan = ganzoo.get("vanilla_gan", data_shape=(2,), **small_options("vanilla_gan", (2,)))
+    assert gan.export(str(tmp_path)).endswith(os.path.join("vanilla_gan", "1"))
+    assert gan.export(str(tmp_path)).endswith(os.path.join("vanilla_gan", "2"))
+    with pytest.raises(FileExistsError, match="overwrite"):
+        gan.export(str(tmp_path), version=1)
+    gan.export(str(tmp_path), version=1, overwrite=True)
+    assert sorted(os.listdir(tmp_path / "vanilla_gan")) == ["1", "2"]
+
+
+def test_a_failed_export_leaves_no_version_folder(tmp_path, monkeypatch):
+    gan = ganzoo.get("vanilla_gan", data_shape=(2,), **small_options("vanilla_gan", (2,)))
+
+    def broken(*args):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(export_lib, "warmup_requests", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        gan.export(str(tmp_path))
+    assert os.listdir(tmp_path / "vanilla_gan") == []
+
+
+KILLED_MIDWAY = textwrap.dedent("""
+    import os, signal, sys
+    import ganzoo
+    from ganzoo import export
+    def die(*args):
+        os.kill(os.getpid(), signal.SIGKILL)  # after the SavedModel is written, before the rename
+    export.warmup_requests = die
+    gan = ganzoo.get("vanilla_gan", data_shape=(2,), latent_dim=4, generator_units=(8,), discriminator_units=(8,))
+    gan.export(sys.argv[1])
+""")
+
+
+def test_an_export_killed_midway_leaves_no_numeric_version(tmp_path):
+    result = subprocess.run([sys.executable, "-c", KILLED_MIDWAY, str(tmp_path)], capture_output=True, timeout=300,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    assert result.returncode == -signal.SIGKILL
+    left = os.listdir(tmp_path / "vanilla_gan")
+    assert left and not any(name.isdigit() for name in left)  # only the hidden partial folder
+    assert all(name.startswith(".partial-") for name in left)
+
+
+def test_cli_export_of_a_run_directory(tmp_path):
+    from ganzoo import cli
+
+    gan = ganzoo.get("vanilla_gan", data_shape=(2,), **small_options("vanilla_gan", (2,)))
+    gan.compile()
+    run = tmp_path / "runs" / "vanilla_gan_ring8"
+    run.mkdir(parents=True)
+    gan.save(run / "model.keras")
+    (run / "config.json").write_text(json.dumps({"model": {"name": "vanilla_gan"}}))
+    assert cli.main(["export", str(run), "--out", str(tmp_path / "exports")]) == 0
+    version = tmp_path / "exports" / "vanilla_gan_ring8" / "1"
+    metadata = json.loads((version / "assets.extra" / export_lib.METADATA_FILE).read_text())
+    assert metadata["training_config"] == {"model": {"name": "vanilla_gan"}}
+    assert (tmp_path / "exports" / "models.config").exists()
+    assert cli.main(["export", str(run), "--out", str(tmp_path / "exports"), "--version", "1"]) == 2
