@@ -3,6 +3,7 @@
     ganzoo train [--config NAME_OR_FILE] [--workdir DIR] [--set section.key=value ...]
     ganzoo sample RUN_DIR_OR_KERAS_FILE [--num-samples N] [--seed S] [--out FILE.png]
     ganzoo export RUN_DIR_OR_KERAS_FILE [--out exports] [--name NAME] [--version N] [--overwrite]
+    ganzoo evaluate RUN_DIR_OR_KERAS_FILE [--data NAME] [--metrics fid,kid,...] [--num-samples N]
     ganzoo list
 """
 
@@ -72,6 +73,34 @@ def export(args):
     print(f"ganzoo: exported {path} (TF Serving model config: {config_path})")
 
 
+def evaluate(args):
+    import json
+
+    import keras
+
+    import ganzoo  # noqa: F401  (registers the GAN classes for loading)
+    from ganzoo import evaluation
+    from ganzoo.training import CONFIG_FILE, write_json
+
+    model_path = _model_path(args.model)
+    config_path = os.path.join(os.path.dirname(model_path), CONFIG_FILE)
+    if args.data:
+        data = {"name": args.data}
+    elif os.path.isfile(config_path):
+        with open(config_path) as f:
+            data = json.load(f)["data"]
+    else:
+        raise ValueError(f"No run config next to {model_path}: say which data to compare with, --data NAME.")
+    gan = keras.models.load_model(model_path)
+    result = evaluation.evaluate(gan, data, args.metrics.split(",") if args.metrics else None,
+                                 args.num_samples, args.features, args.seed)
+    result = {"model": model_path, "data": data["name"], **result}
+    out = args.out or os.path.join(os.path.dirname(model_path), "evaluation.json")
+    write_json(out, result)
+    print(evaluation.format_table(result))
+    print(f"ganzoo: wrote {out}")
+
+
 def list_all(args):
     import ganzoo
     from ganzoo import config
@@ -111,13 +140,25 @@ def main(argv=None):
     p.add_argument("--serving-base-path", help="where TF Serving sees --out in models.config (e.g. /models)")
     p.set_defaults(run=export)
 
+    p = commands.add_parser("evaluate", help="score a trained model (mode coverage; FID, KID, ...)")
+    p.add_argument("model", help="run directory or .keras file")
+    p.add_argument("--data", help="dataset to compare with (default: the run's config)")
+    p.add_argument("--metrics", help="comma-separated: mode_coverage for mixtures; fid,kid,classifier_score,"
+                                     "precision_recall for images (default: all)")
+    p.add_argument("--num-samples", type=int, help="generated samples (default 2,500 for mixtures, 10,000 images)")
+    p.add_argument("--features", default="auto", choices=("auto", "classifier", "inception"),
+                   help="image features: ganzoo's Fashion-MNIST classifier or InceptionV3 (auto: by image shape)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="JSON file (default RUN_DIR/evaluation.json)")
+    p.set_defaults(run=evaluate)
+
     p = commands.add_parser("list", help="list the registered models and the configs")
     p.set_defaults(run=list_all)
 
     args = parser.parse_args(argv)
     try:
         args.run(args)
-    except (ValueError, FileNotFoundError, FileExistsError) as error:
+    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as error:
         print(f"ganzoo: error: {error}", file=sys.stderr)
         return 2
     return 0

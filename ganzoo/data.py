@@ -158,18 +158,32 @@ def _folder_images(directory, image_size, channels):
     return dataset, int(dataset.cardinality())
 
 
+def stacked_fashion_mnist(split="train", data_dir=None, num_samples=100_000, seed=0, with_labels=False):
+    """Three random Fashion-MNIST images stacked as the R, G, B channels: 10³ = 1,000 modes
+    (the label triples), Stacked MNIST's construction (Metz et al. 2017) on Fashion-MNIST.
+    A dataset of uint8 [28, 28, 3] images (and their label triples with `with_labels`)."""
+    images, labels = fashion_mnist_arrays(split, data_dir)
+    picks = np.random.default_rng(seed).integers(len(images), size=(num_samples, 3))
+    stacked = np.stack([images[picks[:, channel]] for channel in range(3)], axis=-1)
+    if with_labels:
+        return tf.data.Dataset.from_tensor_slices((stacked, labels[picks]))
+    return tf.data.Dataset.from_tensor_slices(stacked)
+
+
 def load(name, batch_size=64, split="train", shuffle=True, seed=0, data_dir=None,
          num_samples=100_000, image_size=None, channels=3):
     """A tf.data.Dataset of real minibatches.
 
     Args:
-        name: "ring8" or "grid25" (2-D mixtures), "fashion_mnist", a tensorflow-datasets name
+        name: "ring8" or "grid25" (2-D mixtures), "fashion_mnist", "stacked_fashion_mnist"
+            (28x28x3, 1,000 modes), a tensorflow-datasets name
             (e.g. "mnist", "cifar10"; its "image" feature), or the path of a folder of images.
         batch_size: examples per minibatch (the last partial one is dropped).
         split: "train" or "test" (any tfds split for tfds names).
         shuffle, seed: shuffle each epoch, reproducibly.
         data_dir: where the dataset's files are (Fashion-MNIST, tfds).
-        num_samples: points drawn from a mixture (the PacGAN protocol trains on 100,000).
+        num_samples: points drawn from a mixture (the PacGAN protocol trains on 100,000), or
+            stacked images made.
         image_size, channels: size and channels (1 or 3) for a folder of images.
     """
     if name in MIXTURES:
@@ -180,6 +194,9 @@ def load(name, batch_size=64, split="train", shuffle=True, seed=0, data_dir=None
         images, _ = fashion_mnist_arrays(split, data_dir)
         dataset = tf.data.Dataset.from_tensor_slices(images[..., None])
         return _pipeline(dataset, batch_size, shuffle, seed, len(images), cache=False)
+    if name == "stacked_fashion_mnist":
+        return _pipeline(stacked_fashion_mnist(split, data_dir, num_samples, seed), batch_size, shuffle, seed,
+                         num_samples, cache=False)
     if os.path.isdir(name):
         dataset, count = _folder_images(name, image_size, channels)
         return _pipeline(dataset.map(lambda x: tf.cast(x, tf.uint8)), batch_size, shuffle, seed, count)

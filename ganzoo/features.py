@@ -1,0 +1,118 @@
+"""Feature extractors for the sample-quality metrics: InceptionV3 and ganzoo's Fashion-MNIST classifier.
+
+Each extractor maps a batch of images in [-1, 1] (the generators' range) to features, and to
+class probabilities for the classifier score.
+"""
+
+import hashlib
+import json
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+ASSETS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets")
+CLASSIFIER_WEIGHTS = os.path.join(ASSETS, "fashion_mnist_classifier.weights.h5")
+CLASSIFIER_RECORD = os.path.join(ASSETS, "fashion_mnist_classifier.json")
+FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                         "Sneaker", "Bag", "Ankle boot")
+
+
+def sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def build_fashion_mnist_classifier():
+    """A small CNN for 28x28x1 images in [-1, 1]: two conv blocks, a 128-unit feature layer
+    ("features", the FID features) and 10 logits."""
+    images = keras.Input((28, 28, 1), name="images")
+    x = images
+    for filters in (32, 64):
+        x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        x = keras.layers.BatchNormalization()(x)
+        x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        x = keras.layers.MaxPooling2D()(x)
+        x = keras.layers.Dropout(0.25)(x)
+    x = keras.layers.Flatten()(x)
+    features = keras.layers.Dense(128, activation="relu", name="features")(x)
+    logits = keras.layers.Dense(10, name="logits")(keras.layers.Dropout(0.5)(features))
+    return keras.Model(images, logits, name="fashion_mnist_classifier")
+
+
+class FashionMNISTClassifier:
+    """The classifier shipped with ganzoo (trained by tools/train_eval_classifier.py), its
+    weights checked against the sha256 recorded when it was trained.
+
+    `features(images)` gives the 128-d feature layer, `probabilities(images)` the class
+    probabilities, `predict_classes(images)` the labels; images are [n, 28, 28, 1] in [-1, 1].
+    """
+
+    def __init__(self, weights=CLASSIFIER_WEIGHTS, record=CLASSIFIER_RECORD):
+        if not os.path.exists(weights) or not os.path.exists(record):
+            raise FileNotFoundError(
+                f"The Fashion-MNIST classifier's files are missing ({weights}, {record}); "
+                "train them with `python tools/train_eval_classifier.py`.")
+        with open(record) as f:
+            self.record = json.load(f)
+        actual = sha256_of(weights)
+        if actual != self.record["sha256"]:
+            raise ValueError(f"Checksum mismatch for {weights}: sha256 {actual}, expected "
+                             f"{self.record['sha256']}. Reinstall ganzoo or retrain the classifier.")
+        self.model = build_fashion_mnist_classifier()
+        self.model.load_weights(weights)
+        self._both = keras.Model(self.model.input, [self.model.get_layer("features").output, self.model.output])
+        self._call = tf.function(lambda x: self._both(x, training=False))
+
+    def _run(self, images):
+        images = tf.convert_to_tensor(images, tf.float32)
+        if images.shape[1:] != (28, 28, 1):
+            raise ValueError(f"The Fashion-MNIST classifier takes [n, 28, 28, 1] images; got {tuple(images.shape)}.")
+        return self._call(images)
+
+    def features(self, images):
+        return self._run(images)[0].numpy()
+
+    def probabilities(self, images):
+        return tf.nn.softmax(self._run(images)[1]).numpy()
+
+    def predict_classes(self, images):
+        return np.argmax(self._run(images)[1].numpy(), axis=1)
+
+
+class InceptionFeatures:
+    """InceptionV3's 2048-d pool features at 299x299 with Keras's ImageNet weights (FID's).
+
+    Images in [-1, 1] (InceptionV3's own input range) are resized bilinearly; grayscale is
+    repeated to three channels. The weights download on first use; without network access
+    place `inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5` (and, for the classifier
+    score, the full-model weights) in ~/.keras/models.
+    """
+
+    def __init__(self, include_top=False):
+        try:
+            self.model = keras.applications.InceptionV3(include_top=include_top, weights="imagenet",
+                                                        pooling=None if include_top else "avg")
+        except Exception as error:  # a failed download surfaces as several exception types
+            raise RuntimeError(
+                f"InceptionV3's ImageNet weights could not be had ({error}). Download them where the "
+                "network allows (keras.applications.InceptionV3(weights='imagenet')) and copy "
+                "~/.keras/models over, or use the Fashion-MNIST classifier's features (--features classifier)."
+            ) from error
+        self._call = tf.function(lambda x: self.model(x, training=False))
+
+    def _prepare(self, images):
+        images = tf.convert_to_tensor(images, tf.float32)
+        if images.shape[-1] == 1:
+            images = tf.repeat(images, 3, axis=-1)
+        return tf.image.resize(images, (299, 299), method="bilinear")
+
+    def features(self, images):
+        return self._call(self._prepare(images)).numpy()
+
+    def probabilities(self, images):
+        return self._call(self._prepare(images)).numpy()  # softmax outputs when include_top=True

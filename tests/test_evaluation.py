@@ -1,0 +1,51 @@
+"""`ganzoo evaluate` end to end on small models: the right metrics, written to JSON."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import ganzoo
+from ganzoo import cli, data, evaluation, features, metrics
+
+HAS_FASHION_MNIST = os.path.isdir("/usr/share/datasets/fashion-mnist")
+
+
+def test_mixture_evaluation_reports_mode_coverage():
+    gan = ganzoo.get("vanilla_gan", data_shape=(2,), latent_dim=4, generator_units=(8,), discriminator_units=(8,))
+    result = evaluation.evaluate(gan, {"name": "ring8"})
+    assert result["num_samples"] == 2500 and 0 <= result["modes"] <= 8 and len(result["counts"]) == 8
+    with pytest.raises(ValueError, match="Unknown metric"):
+        evaluation.evaluate(gan, {"name": "ring8"}, ["fid"])
+
+
+@pytest.mark.skipif(not HAS_FASHION_MNIST, reason="apt-get install dataset-fashion-mnist")
+def test_image_evaluation_and_cli(tmp_path):
+    gan = ganzoo.get("dcgan", data_shape=(28, 28, 1), filters=4, latent_dim=8)
+    gan.compile()
+    run = tmp_path / "run"
+    run.mkdir()
+    gan.save(run / "model.keras")
+    (run / "config.json").write_text(json.dumps({"data": {"name": "fashion_mnist", "batch_size": 64}}))
+    assert cli.main(["evaluate", str(run), "--num-samples", "300"]) == 0
+    result = json.loads((run / "evaluation.json").read_text())
+    assert result["features"] == "fashion_mnist_classifier" and result["num_samples"] == 300
+    for key in ("fid", "kid", "classifier_score", "precision", "recall"):
+        assert np.isfinite(result[key])
+    assert result["fid"] > 10  # an untrained generator is far from the data
+    assert cli.main(["evaluate", str(run), "--metrics", "psnr"]) == 2
+
+
+@pytest.mark.skipif(not HAS_FASHION_MNIST, reason="apt-get install dataset-fashion-mnist")
+def test_stacked_fashion_mnist_has_1000_modes_counted_by_the_classifier():
+    dataset = data.stacked_fashion_mnist("test", num_samples=600, seed=0, with_labels=True)
+    images, labels = (np.stack(x) for x in zip(*dataset.as_numpy_iterator()))
+    assert images.shape == (600, 28, 28, 3) and labels.shape == (600, 3)
+    scaled = images.astype("float32") / 127.5 - 1
+    result = metrics.stacked_mode_coverage(scaled, features.FashionMNISTClassifier())
+    true_modes = len(set(map(tuple, labels)))
+    # The classifier's errors (about 8% per channel) move some images to other modes.
+    assert abs(result["modes"] - true_modes) < 0.15 * true_modes
+    batch = next(iter(data.load("stacked_fashion_mnist", batch_size=8, num_samples=64)))
+    assert batch.shape == (8, 28, 28, 3) and float(batch.numpy().min()) >= -1
