@@ -26,8 +26,9 @@ if keras.backend.backend() != "tensorflow":
 from ganzoo import data, losses, models, networks  # noqa: E402,F401
 from ganzoo.gan import GAN  # noqa: E402
 from ganzoo.models.unrolled import UnrolledGAN  # noqa: E402
+from ganzoo.presets import load_preset  # noqa: E402
 from ganzoo.registry import get, list_models, model_options, register  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["GAN", "UnrolledGAN", "data", "get", "list_models", "losses", "model_options",
+__all__ = ["GAN", "UnrolledGAN", "data", "get", "list_models", "load_preset", "losses", "model_options",
            "networks", "register", "__version__"]

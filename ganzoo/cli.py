@@ -4,6 +4,7 @@
     ganzoo sample RUN_DIR_OR_KERAS_FILE [--num-samples N] [--seed S] [--out FILE.png]
     ganzoo export RUN_DIR_OR_KERAS_FILE [--out exports] [--name NAME] [--version N] [--overwrite]
     ganzoo evaluate RUN_DIR_OR_KERAS_FILE [--data NAME] [--metrics fid,kid,...] [--num-samples N]
+    ganzoo presets list | show NAME | download NAME
     ganzoo list
 """
 
@@ -101,6 +102,26 @@ def evaluate(args):
     print(f"ganzoo: wrote {out}")
 
 
+def presets(args):
+    import json
+
+    from ganzoo import presets as presets_lib
+
+    entries = presets_lib.index()
+    if args.action == "list":
+        for name, entry in sorted(entries.items()):
+            print(f"  {name:24s} {entry['description']}  [{entry['metric']}]")
+        return
+    if not args.name:
+        raise ValueError(f"ganzoo presets {args.action} needs a preset name: {', '.join(sorted(entries))}.")
+    directory = presets_lib.resolve(args.name)
+    if args.action == "download":
+        print(f"ganzoo: preset {args.name} is in {directory}")
+        return
+    with open(os.path.join(directory, presets_lib.METADATA_FILE)) as f:
+        print(json.dumps(json.load(f), indent=2))
+
+
 def list_all(args):
     import ganzoo
     from ganzoo import config
@@ -151,6 +172,11 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="JSON file (default RUN_DIR/evaluation.json)")
     p.set_defaults(run=evaluate)
+
+    p = commands.add_parser("presets", help="list, show or download pretrained presets")
+    p.add_argument("action", choices=("list", "show", "download"))
+    p.add_argument("name", nargs="?", help="preset name (show, download)")
+    p.set_defaults(run=presets)
 
     p = commands.add_parser("list", help="list the registered models and the configs")
     p.set_defaults(run=list_all)

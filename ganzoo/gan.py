@@ -189,6 +189,12 @@ class GAN(keras.Model):
 
         return export_lib.export(self, base_dir, name, version, overwrite, training_config)
 
+    def save_to_preset(self, directory, generator_only=False, metadata=None):
+        """Writes a preset folder loadable by `ganzoo.load_preset` (see `ganzoo.presets`)."""
+        from ganzoo import presets
+
+        return presets.save_to_preset(self, directory, generator_only, metadata)
+
     # -------------------------------------------------------------------------------- data
     def fit(self, x=None, y=None, batch_size=None, shuffle=True, **kwargs):
         """`keras.Model.fit`, with k = `d_steps` minibatches grouped into each step.

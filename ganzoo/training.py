@@ -62,6 +62,8 @@ def train(config, workdir):
 
     train_config = config["train"]
     dataset = data.load(**config["data"])
+    if train_config["steps_per_epoch"]:  # epochs of a set length may need more than one pass
+        dataset = dataset.repeat()
     model_path = os.path.join(workdir, MODEL_FILE)
     epochs_done = 0
     if os.path.exists(model_path):

@@ -13,7 +13,7 @@ import tensorflow as tf
 
 import ganzoo
 from ganzoo import export as export_lib
-from zoo_checks import IMAGE_CASES, VECTOR_CASES, small_options
+from zoo_checks import IMAGE_CASES, VECTOR_CASES, run_tensorflow_only, small_options
 
 CASES = VECTOR_CASES + IMAGE_CASES
 LATENT_SEED, SAMPLE_SEED, NUM_SAMPLES = 0, 5, 4
@@ -21,16 +21,6 @@ LATENT_SEED, SAMPLE_SEED, NUM_SAMPLES = 0, 5, 4
 
 def case_name(name, data_shape):
     return f"{name}_{'images' if len(data_shape) == 3 else 'points'}"
-
-
-def run_tensorflow_only(script, *args, timeout=600):
-    """Runs `script` in a fresh interpreter that imports TensorFlow (no ganzoo, no keras of its own)."""
-    assert "ganzoo" not in script and "import keras" not in script
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    result = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, env=env,
-                            timeout=timeout, cwd="/")
-    assert result.returncode == 0, result.stderr[-4000:]
-    return result
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,9 @@
 """The standard checks every zoo model goes through (one shared helper, used by test_zoo.py)."""
 
+import os
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -70,3 +74,13 @@ def check_round_trip(gan, path):
             np.testing.assert_array_equal(a.numpy(), b.numpy())
     np.testing.assert_allclose(loaded.generate(5, seed=3), gan.generate(5, seed=3), atol=1e-6)
     return loaded
+
+
+def run_tensorflow_only(script, *args, timeout=600):
+    """Runs `script` in a fresh interpreter that imports TensorFlow (no ganzoo, no keras of its own)."""
+    assert "ganzoo" not in script and "import keras" not in script
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, env=env,
+                            timeout=timeout, cwd="/")
+    assert result.returncode == 0, result.stderr[-4000:]
+    return result

@@ -1,14 +1,16 @@
 """The mode-collapse benchmark: which GANs cover the modes of ring8 and grid25, beside the papers.
 
-    python tools/benchmark_modes.py --steps 5000 --seeds 5 --workers 2
+    python tools/benchmark_modes.py --seeds 5 --workers 2
 
-Trains each variant (vanilla_gan, unrolled_gan with K = 5 and 10, wgan, wgan_gp; their
-registered defaults) on each mixture for `--steps` generator updates and every seed, under the
+Trains each variant (vanilla_gan, unrolled_gan with K = 5 and 10, wgan, wgan_gp), as its
+config configs/<model>_<mixture>.py sets it up (shared networks and data; see
+`ganzoo.config.mixture_experiment`), on each mixture and every
+seed (its config's 3,000 generator updates), under the
 VEEGAN / PacGAN protocol (shared/DESIGN.md): 2,500 samples; high quality within 3 std of the
 nearest centre; a mode captured when it is the nearest centre of a high-quality sample; KL of
 the captured-mode histogram from uniform. Training data: 100,000 points of the mixture,
 minibatches of 512. All variants get the same number of generator updates (the WGANs make 5
-critic updates per generator update).
+critic updates per generator update, on 5 times as many real minibatches).
 
 Each run is its own process (`--workers` at a time) and leaves benchmarks/modes_runs/*.json,
 so an interrupted benchmark resumes where it stopped. Writes benchmarks/modes.json,
@@ -27,36 +29,41 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PAPER_TABLES = os.path.join(ROOT, "..", "shared", "reference", "paper_tables.json")
+# variant -> (config model, overrides of configs/<model>_<mixture>.py)
 VARIANTS = {
-    "vanilla_gan": ("vanilla_gan", {}),
-    "unrolled_gan_k5": ("unrolled_gan", {"unroll_steps": 5}),
-    "unrolled_gan_k10": ("unrolled_gan", {"unroll_steps": 10}),
-    "wgan": ("wgan", {}),
-    "wgan_gp": ("wgan_gp", {}),
+    "vanilla_gan": ("vanilla_gan", []),
+    "unrolled_gan_k5": ("unrolled_gan", ["model.unroll_steps=5"]),
+    "unrolled_gan_k10": ("unrolled_gan", ["model.unroll_steps=10"]),
+    "wgan": ("wgan", []),
+    "wgan_gp": ("wgan_gp", []),
 }
 MIXTURES = ("ring8", "grid25")
 
 
-def run_one(variant, mixture, seed, steps, out_dir):
+def run_one(variant, mixture, seed, out_dir):
     """Trains and scores one (variant, mixture, seed); writes its JSON (and seed 0's picture)."""
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     import ganzoo
+    from ganzoo import config, training
     from ganzoo.callbacks import sample_picture, write_png
     from ganzoo.metrics import mode_coverage
 
-    model_name, options = VARIANTS[variant]
-    gan = ganzoo.get(model_name, data_shape=(2,), seed=seed, **options)
-    gan.compile()
-    dataset = ganzoo.data.load(mixture, batch_size=512, num_samples=100_000, seed=seed)
+    model_name, overrides = VARIANTS[variant]
+    experiment = config.load(f"{model_name}_{mixture}", overrides + [f"model.seed={seed}", f"data.seed={seed}"])
+    gan = training.build_model(experiment, data_shape=(2,))
+    gan.compile(**experiment["compile"])
+    dataset = ganzoo.data.load(**experiment["data"])
     start = time.perf_counter()
-    gan.fit(dataset.repeat(), steps_per_epoch=steps, epochs=1, verbose=0)
+    train = experiment["train"]
+    gan.fit(dataset.repeat(), steps_per_epoch=train["steps_per_epoch"], epochs=train["epochs"], verbose=0)
     seconds = time.perf_counter() - start
     samples = gan.generate(2_500, seed=10_000 + seed)
     result = {
-        "variant": variant, "model": model_name, "options": options, "mixture": mixture, "seed": seed,
+        "variant": variant, "config": f"{model_name}_{mixture}", "overrides": overrides, "mixture": mixture,
+        "seed": seed, "model": experiment["model"], "compile": experiment["compile"],
         "generator_steps": int(gan.g_optimizer.iterations.numpy()),
         "discriminator_steps": int(gan.d_optimizer.iterations.numpy()),
         "wall_seconds": round(seconds, 1), **mode_coverage(samples, ganzoo.data.mixture(mixture)),
@@ -74,7 +81,7 @@ def mean_std(values):
     return [round(statistics.mean(values), 3), round(statistics.pstdev(values), 3) if len(values) > 1 else 0.0]
 
 
-def summarize(runs, seeds, steps):
+def summarize(runs):
     summary = {}
     for variant in VARIANTS:
         for mixture in MIXTURES:
@@ -96,9 +103,10 @@ def summarize(runs, seeds, steps):
 def write_table(summary, papers, args, path):
     fmt = lambda ms, digits=1: "–" if ms is None else f"{ms[0]:.{digits}f} ± {ms[1]:.{digits}f}"  # noqa: E731
     lines = ["# Mode coverage on ring8 and grid25", "",
-             f"`python tools/benchmark_modes.py --steps {args.steps} --seeds {args.seeds}`: {args.steps} generator "
-             "updates per run, minibatch 512, 100,000 training points; 2,500 samples scored; mean ± std over seeds "
-             "(std over seeds, not the standard error PacGAN reports). Each run on one CPU thread.", "",
+             f"`python tools/benchmark_modes.py --seeds {args.seeds}`: each model as configs/<model>_<mixture>.py "
+             "sets it up (`ganzoo.config.mixture_experiment`: 3,000 generator updates, minibatch 512, 100,000 "
+             "training points, G and D 3 x 128, learning rates decaying to 0); 2,500 samples scored; mean ± std over "
+             "seeds (std over seeds, not the standard error PacGAN reports). Each run on one CPU thread.", "",
              "| model | ring8 modes (of 8) | ring8 % high quality | ring8 KL | grid25 modes (of 25) | "
              "grid25 % high quality | grid25 KL | runs with every mode (ring8, grid25) | s per run (ring8) |",
              "|---|---|---|---|---|---|---|---|---|"]
@@ -128,7 +136,6 @@ def write_table(summary, papers, args, path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=5000, help="generator updates per run")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--mixtures", default=",".join(MIXTURES))
@@ -141,19 +148,19 @@ def main():
     os.makedirs(runs_dir, exist_ok=True)
     if args.run_one:
         variant, mixture, seed = args.run_one
-        result = run_one(variant, mixture, int(seed), args.steps, args.out)
-        path = os.path.join(runs_dir, f"{variant}_{mixture}_{seed}_{args.steps}.json")
+        result = run_one(variant, mixture, int(seed), args.out)
+        path = os.path.join(runs_dir, f"{variant}_{mixture}_{seed}.json")
         with open(path + ".tmp", "w") as f:
             json.dump(result, f, indent=2)
         os.replace(path + ".tmp", path)
         return
 
     jobs = [(v, m, s) for s in range(args.seeds) for m in args.mixtures.split(",") for v in args.variants.split(",")]
-    todo = [j for j in jobs if not os.path.exists(os.path.join(runs_dir, f"{j[0]}_{j[1]}_{j[2]}_{args.steps}.json"))]
+    todo = [j for j in jobs if not os.path.exists(os.path.join(runs_dir, f"{j[0]}_{j[1]}_{j[2]}.json"))]
     print(f"{len(jobs)} runs, {len(jobs) - len(todo)} already done")
 
     def launch(job):
-        command = [sys.executable, os.path.abspath(__file__), "--steps", str(args.steps), "--out", args.out,
+        command = [sys.executable, os.path.abspath(__file__), "--out", args.out,
                    "--run-one", job[0], job[1], str(job[2])]
         result = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
         return job, result
@@ -165,14 +172,14 @@ def main():
 
     runs = []
     for variant, mixture, seed in jobs:
-        path = os.path.join(runs_dir, f"{variant}_{mixture}_{seed}_{args.steps}.json")
+        path = os.path.join(runs_dir, f"{variant}_{mixture}_{seed}.json")
         if os.path.exists(path):
             with open(path) as f:
                 runs.append(json.load(f))
-    summary = summarize(runs, args.seeds, args.steps)
+    summary = summarize(runs)
     with open(PAPER_TABLES) as f:
         papers = json.load(f)
-    report = {"protocol": papers["mixtures_protocol"], "generator_steps": args.steps, "seeds": args.seeds,
+    report = {"protocol": papers["mixtures_protocol"], "seeds": args.seeds,
               "summary": summary, "runs": runs,
               "papers": {"veegan_table1": papers["veegan_table1"], "pacgan_table1": papers["pacgan_table1"]}}
     with open(os.path.join(args.out, "modes.json"), "w") as f:
