@@ -1,5 +1,7 @@
 """The GAN base model: generator + discriminator + objective + schedule, trained by `fit`."""
 
+import copy
+
 import keras
 import tensorflow as tf
 from keras import ops
@@ -117,8 +119,8 @@ class GAN(keras.Model):
         Both are built here, inside the model's distribution strategy scope, so that no
         optimiser variable is created lazily inside a replica context.
         """
-        d_optimizer = keras.optimizers.get(d_optimizer or self.default_optimizers["discriminator"])
-        g_optimizer = keras.optimizers.get(g_optimizer or self.default_optimizers["generator"])
+        d_optimizer = _get_optimizer(d_optimizer or self.default_optimizers["discriminator"])
+        g_optimizer = _get_optimizer(g_optimizer or self.default_optimizers["generator"])
         if d_optimizer is g_optimizer:
             raise ValueError("d_optimizer and g_optimizer must be two optimizer instances, "
                              "since each keeps its own state; pass two.")
@@ -321,6 +323,12 @@ class GAN(keras.Model):
         for key in ("generator", "discriminator"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
+
+
+def _get_optimizer(identifier):
+    """An optimizer from an instance, a name or a config; a config is copied first, since
+    Keras's deserialization replaces its nested configs (a schedule) in place."""
+    return keras.optimizers.get(copy.deepcopy(identifier) if isinstance(identifier, dict) else identifier)
 
 
 def to_dataset(x, batch_size=None, shuffle=True):

@@ -1,5 +1,6 @@
 """The GAN base model: schedule, metrics, exact continuation after a save, tf.distribute."""
 
+import json
 import os
 import subprocess
 import sys
@@ -148,3 +149,14 @@ def test_mirrored_strategy_on_two_devices_matches_one_device():
     result = subprocess.run([sys.executable, "-c", DISTRIBUTED_CHECK], capture_output=True, text=True,
                             env=env, timeout=300)
     assert "DISTRIBUTED OK" in result.stdout, result.stderr[-3000:]
+
+
+def test_compile_from_configs_leaves_them_untouched():
+    schedule = {"module": "keras.optimizers.schedules", "class_name": "CosineDecay",
+                "config": {"initial_learning_rate": 1e-3, "decay_steps": 10}}
+    config = {"class_name": "Adam", "config": {"learning_rate": schedule, "beta_1": 0.5}}
+    before = json.dumps(config)
+    gan = ganzoo.get("vanilla_gan", data_shape=(2,), **small_options("vanilla_gan", (2,)))
+    gan.compile(d_optimizer=config, g_optimizer=config)
+    assert json.dumps(config) == before  # Keras would have put a CosineDecay object inside
+    assert gan.d_optimizer is not gan.g_optimizer and gan.d_optimizer.beta_1 == 0.5
