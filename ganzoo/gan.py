@@ -280,7 +280,11 @@ class GAN(keras.Model):
         return self._update_metrics(*d_out, g_per_example)
 
     def test_step(self, data):
-        (real,) = self._real_minibatches(data)[:1]
+        # One minibatch per step, plain ([batch, ...], as evaluate() and validation_data give
+        # it) or grouped by fit (its first minibatch).
+        real = data[0] if isinstance(data, (tuple, list)) else data
+        if len(real.shape) == len(self.data_shape) + 2:
+            real = real[:, 0]
         latents, alphas = self._draw_step_noise(ops.shape(real)[0])
         fake = self.generator(latents[0], training=False)
         d_out = self.discriminator_objective(real, fake, alphas[0], training=False)

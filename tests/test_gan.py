@@ -62,6 +62,10 @@ def test_metric_names_fit_and_evaluate():
     logs = critic.fit(real_batches((2,), 8, 5), verbose=0).history
     assert sorted(logs) == ["critic_fake", "critic_real", "d_loss", "g_loss", "gradient_penalty", "wasserstein_estimate"]
     np.testing.assert_allclose(logs["wasserstein_estimate"][-1], logs["critic_real"][-1] - logs["critic_fake"][-1], atol=1e-5)
+    # evaluate() and validation_data take plain minibatches even when k > 1.
+    assert sorted(critic.evaluate(real_batches((2,), 8, 2), verbose=0, return_dict=True)) == sorted(logs)
+    history = critic.fit(real_batches((2,), 8, 5), validation_data=real_batches((2,), 8, 2), verbose=0).history
+    assert "val_gradient_penalty" in history
 
 
 def test_call_predict_and_generate():
