@@ -5,7 +5,8 @@ Run directory:
     logs/              TensorBoard scalars (losses, D outputs) and sample images
     samples/           epoch_NNN.png, from one fixed latent batch (scatter plots for mixtures)
     backup/            keras.callbacks.BackupAndRestore's state while a run is in progress
-    model.keras        the final model (written atomically), and state.json (epochs done)
+    model.keras        the final model (written atomically), and state.json (epochs done,
+                       training wall time)
 
 Running the same command on the same workdir resumes: mid-run from the backup (weights,
 both optimisers' state and the noise counter; Keras replays the interrupted epoch from its
@@ -14,6 +15,7 @@ first batch), or, after a finished run given more epochs, from model.keras.
 
 import json
 import os
+import time
 
 import keras
 
@@ -65,11 +67,12 @@ def train(config, workdir):
     if train_config["steps_per_epoch"]:  # epochs of a set length may need more than one pass
         dataset = dataset.repeat()
     model_path = os.path.join(workdir, MODEL_FILE)
-    epochs_done = 0
+    epochs_done, seconds_before = 0, 0.0
     if os.path.exists(model_path):
         gan = keras.models.load_model(model_path)
         with open(os.path.join(workdir, STATE_FILE)) as f:
-            epochs_done = json.load(f)["epochs_completed"]
+            state = json.load(f)
+        epochs_done, seconds_before = state["epochs_completed"], state.get("wall_seconds", 0.0)
         if epochs_done >= train_config["epochs"]:
             print(f"{workdir}: already trained for {epochs_done} epoch(s); raise train.epochs to continue.")
             return gan
@@ -88,6 +91,7 @@ def train(config, workdir):
                    centers=data.MIXTURES[name].centers if name in data.MIXTURES else None,
                    log_dir=logs),
     ]
+    start = time.perf_counter()
     gan.fit(dataset, epochs=train_config["epochs"], initial_epoch=epochs_done,
             steps_per_epoch=train_config["steps_per_epoch"], callbacks=callbacks,
             verbose=train_config["verbose"])
@@ -95,5 +99,8 @@ def train(config, workdir):
     temporary = os.path.join(workdir, ".partial-" + MODEL_FILE)  # Keras wants a .keras suffix
     gan.save(temporary)
     os.replace(temporary, model_path)
-    write_json(os.path.join(workdir, STATE_FILE), {"epochs_completed": train_config["epochs"]})
+    # Wall time of the fit calls that made model.keras (an interrupted attempt's is not counted).
+    write_json(os.path.join(workdir, STATE_FILE), {
+        "epochs_completed": train_config["epochs"],
+        "wall_seconds": round(seconds_before + time.perf_counter() - start, 1)})
     return gan
