@@ -36,9 +36,9 @@ def generated_batches(gan, num_samples, seed, batch_size=500):
         yield gan.generate(min(batch_size, num_samples - start), seed=seed * 1_000_003 + index)
 
 
-def real_batches(data_config, num_samples, batch_size=500):
+def real_batches(data_config, num_samples, split="test", batch_size=500):
     config = {k: v for k, v in data_config.items() if k not in ("batch_size", "shuffle", "split")}
-    dataset = data_lib.load(**config, batch_size=batch_size, split="test", shuffle=False)
+    dataset = data_lib.load(**config, batch_size=batch_size, split=split, shuffle=False)
     return dataset.unbatch().take(num_samples).batch(batch_size)
 
 
@@ -72,6 +72,9 @@ def evaluate(gan, data, metric_names=None, num_samples=None, features="auto", se
               "num_samples": num_samples, "features": feature_name}
     if "fid" in metric_names:
         result["fid"] = metrics.frechet_distance(real, fake)
+        # The floor a perfect generator would reach: real training images against the test ones.
+        train = metrics.extract_features(extractor.features, real_batches(data, num_samples, split="train"))
+        result["fid_real_train_vs_test"] = metrics.frechet_distance(real, train)
     if "kid" in metric_names:
         result["kid"], result["kid_std"] = metrics.kernel_distance(real, fake)
     if "classifier_score" in metric_names:

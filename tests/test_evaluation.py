@@ -33,7 +33,7 @@ def test_image_evaluation_and_cli(tmp_path):
     assert result["features"] == "fashion_mnist_classifier" and result["num_samples"] == 300
     for key in ("fid", "kid", "classifier_score", "precision", "recall"):
         assert np.isfinite(result[key])
-    assert result["fid"] > 10  # an untrained generator is far from the data
+    assert result["fid"] > 10 * result["fid_real_train_vs_test"]  # an untrained generator is far from the data
     assert cli.main(["evaluate", str(run), "--metrics", "psnr"]) == 2
 
 
