@@ -85,34 +85,34 @@ class FashionMNISTClassifier:
 
 
 class InceptionFeatures:
-    """InceptionV3's 2048-d pool features at 299x299 with Keras's ImageNet weights (FID's).
+    """InceptionV3 with Keras's ImageNet weights: its 2048-d pool features at 299x299 (FID's)
+    and its 1,000 ImageNet class probabilities (the Inception Score's).
 
     Images in [-1, 1] (InceptionV3's own input range) are resized bilinearly; grayscale is
     repeated to three channels. The weights download on first use; without network access
-    place `inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5` (and, for the classifier
-    score, the full-model weights) in ~/.keras/models.
+    place `inception_v3_weights_tf_dim_ordering_tf_kernels.h5` in ~/.keras/models.
     """
 
-    def __init__(self, include_top=False):
+    def __init__(self):
         try:
-            self.model = keras.applications.InceptionV3(include_top=include_top, weights="imagenet",
-                                                        pooling=None if include_top else "avg")
+            model = keras.applications.InceptionV3(include_top=True, weights="imagenet")
         except Exception as error:  # a failed download surfaces as several exception types
             raise RuntimeError(
                 f"InceptionV3's ImageNet weights could not be had ({error}). Download them where the "
                 "network allows (keras.applications.InceptionV3(weights='imagenet')) and copy "
                 "~/.keras/models over, or use the Fashion-MNIST classifier's features (--features classifier)."
             ) from error
-        self._call = tf.function(lambda x: self.model(x, training=False))
+        both = keras.Model(model.input, [model.get_layer("avg_pool").output, model.output])
+        self._call = tf.function(lambda x: both(x, training=False))
 
-    def _prepare(self, images):
+    def _run(self, images):
         images = tf.convert_to_tensor(images, tf.float32)
         if images.shape[-1] == 1:
             images = tf.repeat(images, 3, axis=-1)
-        return tf.image.resize(images, (299, 299), method="bilinear")
+        return self._call(tf.image.resize(images, (299, 299), method="bilinear"))
 
     def features(self, images):
-        return self._call(self._prepare(images)).numpy()
+        return self._run(images)[0].numpy()
 
     def probabilities(self, images):
-        return self._call(self._prepare(images)).numpy()  # softmax outputs when include_top=True
+        return self._run(images)[1].numpy()  # the softmax outputs of the ImageNet classifier
