@@ -27,6 +27,19 @@ def _model_path(run_dir_or_file):
     return path
 
 
+def _run_config(model_path):
+    """The config.json of the run that made `model_path`, or None (a bare .keras file)."""
+    import json
+
+    from ganzoo.training import CONFIG_FILE
+
+    path = os.path.join(os.path.dirname(model_path), CONFIG_FILE)
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
 def train(args):
     from ganzoo import config, training
 
@@ -51,20 +64,13 @@ def sample(args):
 
 
 def export(args):
-    import json
-
     import keras
 
     import ganzoo  # noqa: F401  (registers the GAN classes for loading)
     from ganzoo import export as export_lib
-    from ganzoo.training import CONFIG_FILE
 
     model_path = _model_path(args.model)
-    run_dir = os.path.dirname(model_path)
-    training_config = None
-    if os.path.isfile(os.path.join(run_dir, CONFIG_FILE)):
-        with open(os.path.join(run_dir, CONFIG_FILE)) as f:
-            training_config = json.load(f)
+    training_config = _run_config(model_path)
     # A run directory is named for its config (runs/dcgan_fashion_mnist), a file for its stem.
     default_name = os.path.basename(os.path.normpath(args.model)) if os.path.isdir(args.model) else \
         os.path.splitext(os.path.basename(model_path))[0]
@@ -75,21 +81,18 @@ def export(args):
 
 
 def evaluate(args):
-    import json
-
     import keras
 
     import ganzoo  # noqa: F401  (registers the GAN classes for loading)
     from ganzoo import evaluation
-    from ganzoo.training import CONFIG_FILE, write_json
+    from ganzoo.training import write_json
 
     model_path = _model_path(args.model)
-    config_path = os.path.join(os.path.dirname(model_path), CONFIG_FILE)
+    run_config = _run_config(model_path)
     if args.data:
         data = {"name": args.data}
-    elif os.path.isfile(config_path):
-        with open(config_path) as f:
-            data = json.load(f)["data"]
+    elif run_config is not None:
+        data = run_config["data"]
     else:
         raise ValueError(f"No run config next to {model_path}: say which data to compare with, --data NAME.")
     gan = keras.models.load_model(model_path)

@@ -9,7 +9,6 @@ import textwrap
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import ganzoo
 from ganzoo import export as export_lib

@@ -160,12 +160,12 @@ def main():
     runs_dir = os.path.join(args.out, "modes_runs")
     os.makedirs(runs_dir, exist_ok=True)
     if args.run_one:
+        from ganzoo.training import write_json
+
         variant, mixture, seed = args.run_one
         result = run_one(variant, mixture, int(seed), args.out)
         path = os.path.join(runs_dir, f"{variant}_{mixture}_{seed}.json")
-        with open(path + ".tmp", "w") as f:
-            json.dump(result, f, indent=2)
-        os.replace(path + ".tmp", path)
+        write_json(path, result)
         return
 
     jobs = [(v, m, s) for s in range(args.seeds) for m in args.mixtures.split(",") for v in args.variants.split(",")]

@@ -39,6 +39,7 @@ def main(argv):
 
     import ganzoo  # noqa: F401
     from ganzoo import presets
+    from ganzoo.training import write_json
 
     name = FLAGS.name or os.path.basename(os.path.normpath(run_dir))
     gan = keras.models.load_model(os.path.join(run_dir, "model.keras"))
@@ -70,9 +71,7 @@ def main(argv):
     if FLAGS.update_index:
         index = presets.index()
         index.update(entry)
-        with open(presets.INDEX_FILE + ".tmp", "w") as f:
-            json.dump(dict(sorted(index.items())), f, indent=2)
-        os.replace(presets.INDEX_FILE + ".tmp", presets.INDEX_FILE)
+        write_json(presets.INDEX_FILE, index)
 
 
 if __name__ == "__main__":

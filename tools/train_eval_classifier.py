@@ -26,6 +26,7 @@ def main(argv):
     import keras
 
     from ganzoo import data, features
+    from ganzoo.training import write_json
 
     keras.utils.set_random_seed(FLAGS.seed)
     (train_images, train_labels), (test_images, test_labels) = (data.fashion_mnist_arrays(s) for s in ("train", "test"))
@@ -56,9 +57,7 @@ def main(argv):
         "command": "python tools/train_eval_classifier.py --epochs %d" % FLAGS.epochs,
         "keras": keras.__version__,
     }
-    with open(features.CLASSIFIER_RECORD + ".tmp", "w") as f:
-        json.dump(record, f, indent=2)
-    os.replace(features.CLASSIFIER_RECORD + ".tmp", features.CLASSIFIER_RECORD)
+    write_json(features.CLASSIFIER_RECORD, record)
     print(json.dumps(record, indent=2))
 
 
