@@ -4,7 +4,8 @@ A config has four sections:
 
     model:   {"name": <registered model>, <that model's options>...}
     data:    the keyword arguments of `ganzoo.data.load` (name, batch_size, ...)
-    compile: {"d_optimizer": ..., "g_optimizer": ...}  (None: the paper's defaults)
+    compile: the keyword arguments of `GAN.compile`: d_optimizer, g_optimizer (None: the
+             paper's defaults), steps_per_execution, jit_compile
     train:   see TRAIN_DEFAULTS
 
 Files live in the repository's `configs/` (installed under <prefix>/share/ganzoo/configs);
@@ -18,7 +19,7 @@ import inspect
 import os
 import sys
 
-from ganzoo import data, registry
+from ganzoo import data, precision, registry
 
 TRAIN_DEFAULTS = {
     "epochs": 1,
@@ -27,8 +28,9 @@ TRAIN_DEFAULTS = {
     "num_sample_images": 64,   # samples in each epoch's grid, from one fixed latent batch
     "sample_seed": 0,
     "verbose": "auto",         # Keras's progress bar: "auto", 0, 1 or 2
+    "precision": "float32",    # the dtype policy: float32, mixed_bfloat16, mixed_float16
 }
-COMPILE_KEYS = ("d_optimizer", "g_optimizer")
+COMPILE_KEYS = ("d_optimizer", "g_optimizer", "steps_per_execution", "jit_compile")
 DATA_KEYS = tuple(inspect.signature(data.load).parameters)
 SECTIONS = ("model", "data", "compile", "train")
 
@@ -102,6 +104,7 @@ def validate(config):
     _check_keys("compile", config["compile"], COMPILE_KEYS)
     _check_keys("train", config["train"], TRAIN_DEFAULTS)
     config["train"] = {**TRAIN_DEFAULTS, **config["train"]}
+    precision.check(config["train"]["precision"])
     return config
 
 

@@ -43,7 +43,8 @@ def build_archive(gan):
     image_model = _is_image_model(gan)
 
     def generate(latent):
-        samples = generator(latent, training=False)
+        # float32 for clients whatever the policy the generator computes in.
+        samples = tf.cast(generator(latent, training=False), tf.float32)
         if image_model:  # tanh outputs in [-1, 1] -> [0, 1] for clients
             samples = tf.clip_by_value((samples + 1.0) / 2.0, 0.0, 1.0)
         return samples

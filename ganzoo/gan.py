@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from ganzoo import losses
+from ganzoo import losses, precision
 
 _OBJECTIVE_METRICS = {
     # GAN objectives: D's outputs read as probabilities D(x), D(G(z)).
@@ -27,6 +27,12 @@ class GAN(keras.Model):
     so an epoch is still one pass over the real data but shows `batches // k` steps (generator
     updates); `steps_per_epoch` counts generator updates too. `d_optimizer.iterations` is then
     always `k * g_optimizer.iterations`.
+
+    Mixed precision: a GAN built under a Keras mixed policy (`ganzoo.get(..., precision=)`,
+    or `keras.config.set_dtype_policy`) computes its networks in bfloat16 or float16, and
+    records the policy in its config; scores, losses, metrics and samples stay float32, and
+    under `mixed_float16` `compile` wraps both optimisers in loss scaling (see
+    `ganzoo.precision`).
 
     Noise comes from stateless random ops seeded by (`seed`, `noise_step`), a counter saved
     with the model, so a reloaded model draws exactly the noise the original would have; under
@@ -104,8 +110,16 @@ class GAN(keras.Model):
         self.built = True
 
     def call(self, latent, training=False):
-        """The generator: `gan(z)` and `gan.predict(z)` give samples in data space."""
-        return self.generator(latent, training=training)
+        """The generator: `gan(z)` and `gan.predict(z)` give float32 samples in data space."""
+        return self._generate(latent, training)
+
+    def _generate(self, latent, training):
+        """The generator's samples in float32, whatever the policy it computes in."""
+        return precision.at_least_float32(self.generator(latent, training=training))
+
+    def _score(self, data, training):
+        """The discriminator's scores in float32, whatever the policy it computes in."""
+        return precision.at_least_float32(self.discriminator(data, training=training))
 
     @property
     def metrics(self):
@@ -117,13 +131,17 @@ class GAN(keras.Model):
         """Configures the two optimisers; None means the model's paper defaults.
 
         Both are built here, inside the model's distribution strategy scope, so that no
-        optimiser variable is created lazily inside a replica context.
+        optimiser variable is created lazily inside a replica context. Under `mixed_float16`
+        both are wrapped in `keras.optimizers.LossScaleOptimizer` (as Keras does for its one
+        optimiser), and the wrappers' loss scales are saved with the model.
         """
         d_optimizer = _get_optimizer(d_optimizer or self.default_optimizers["discriminator"])
         g_optimizer = _get_optimizer(g_optimizer or self.default_optimizers["generator"])
         if d_optimizer is g_optimizer:
             raise ValueError("d_optimizer and g_optimizer must be two optimizer instances, "
                              "since each keeps its own state; pass two.")
+        if precision.needs_loss_scaling(self.dtype_policy):
+            d_optimizer, g_optimizer = precision.with_loss_scaling(d_optimizer), precision.with_loss_scaling(g_optimizer)
         super().compile(optimizer=None, jit_compile=jit_compile, run_eagerly=run_eagerly,
                         steps_per_execution=steps_per_execution)
         self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
@@ -231,13 +249,12 @@ class GAN(keras.Model):
 
     def discriminator_objective(self, real, fake, alpha, training=True):
         """Per-example discriminator loss (with gradient penalty), scores, and penalty."""
-        real_scores = self.discriminator(real, training=training)
-        fake_scores = self.discriminator(fake, training=training)
+        real_scores = self._score(real, training)
+        fake_scores = self._score(fake, training)
         per_example = self._d_loss_fn(real_scores, fake_scores)
         penalty = None
         if self.gradient_penalty_weight:
-            penalty = losses.gradient_penalty(
-                lambda x: self.discriminator(x, training=training), real, fake, alpha)
+            penalty = losses.gradient_penalty(lambda x: self._score(x, training), real, fake, alpha)
             per_example = per_example + self.gradient_penalty_weight * penalty
         return per_example, real_scores, fake_scores, penalty
 
@@ -246,16 +263,18 @@ class GAN(keras.Model):
 
         `real` is unused here; the unrolled GAN needs it for its look-ahead.
         """
-        fake_scores = self.discriminator(self.generator(latent, training=training), training=training)
+        fake_scores = self._score(self._generate(latent, training), training)
         return self._g_loss_fn(fake_scores), fake_scores
 
     def _discriminator_update(self, real, latent, alpha):
         local_batch = ops.shape(real)[0]
-        fake = self.generator(latent, training=True)
+        fake = self._generate(latent, training=True)
         with tf.GradientTape() as tape:
             per_example, real_scores, fake_scores, penalty = self.discriminator_objective(
                 real, fake, alpha)
-            loss = self._scale(per_example, local_batch)
+            # scale_loss multiplies by a LossScaleOptimizer's scale (and is x1 otherwise); its
+            # apply_gradients divides the gradients by it again and skips non-finite ones.
+            loss = self.d_optimizer.scale_loss(self._scale(per_example, local_batch))
         variables = self.discriminator.trainable_variables
         self.d_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         if self.clip_value is not None:
@@ -266,7 +285,7 @@ class GAN(keras.Model):
         local_batch = ops.shape(latent)[0]
         with tf.GradientTape() as tape:
             per_example, _ = self.generator_objective(real, latent)
-            loss = self._scale(per_example, local_batch)
+            loss = self.g_optimizer.scale_loss(self._scale(per_example, local_batch))
         variables = self.generator.trainable_variables
         self.g_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return per_example
@@ -286,7 +305,7 @@ class GAN(keras.Model):
         if len(real.shape) == len(self.data_shape) + 2:
             real = real[:, 0]
         latents, alphas = self._draw_step_noise(ops.shape(real)[0])
-        fake = self.generator(latents[0], training=False)
+        fake = self._generate(latents[0], training=False)
         d_out = self.discriminator_objective(real, fake, alphas[0], training=False)
         g_per_example, _ = self.generator_objective(real, latents[-1], training=False)
         return self._update_metrics(*d_out, g_per_example)

@@ -3,12 +3,20 @@
 Generators map `latent` [batch, latent_dim] to data of `data_shape`: linear outputs for vectors
 (2-D mixtures), tanh outputs in [-1, 1] for images. Discriminators map data to one unbounded
 score per example (a logit or a critic value); the objective decides how to read it.
+
+Under a mixed precision policy (`ganzoo.precision`) the hidden layers compute in bfloat16 or
+float16, but each network's output layers are pinned to float32 (`OUTPUT_DTYPE`): the samples
+and the scores that losses, penalties and metrics read stay float32.
 """
 
 import math
 
 import keras
 from keras import layers
+
+from ganzoo.layers import FusedBatchNormalization
+
+OUTPUT_DTYPE = "float32"
 
 # DCGAN (Radford et al. 2016): weights ~ N(0, 0.02), BatchNorm gamma ~ N(1, 0.02).
 _DCGAN_KERNEL_INIT = {"class_name": "RandomNormal", "config": {"mean": 0.0, "stddev": 0.02}}
@@ -29,8 +37,9 @@ def mlp_generator(latent_dim, data_shape, units=(128, 128), batch_norm=False, na
         if batch_norm:
             x = layers.BatchNormalization()(x)
         x = layers.ReLU()(x)
-    x = layers.Dense(math.prod(data_shape), activation="tanh" if is_image_shape(data_shape) else None)(x)
-    x = layers.Reshape(tuple(data_shape))(x)
+    x = layers.Dense(math.prod(data_shape), activation="tanh" if is_image_shape(data_shape) else None,
+                     dtype=OUTPUT_DTYPE)(x)
+    x = layers.Reshape(tuple(data_shape), dtype=OUTPUT_DTYPE)(x)
     return keras.Model(latent, x, name=name)
 
 
@@ -41,7 +50,7 @@ def mlp_discriminator(data_shape, units=(128,), leaky_relu_slope=0.2, name="disc
     for width in units:
         x = layers.Dense(width)(x)
         x = layers.LeakyReLU(leaky_relu_slope)(x)
-    return keras.Model(data, layers.Dense(1)(x), name=name)
+    return keras.Model(data, layers.Dense(1, dtype=OUTPUT_DTYPE)(x), name=name)
 
 
 def dcgan_stages(image_size):
@@ -80,16 +89,16 @@ def dcgan_generator(latent_dim, data_shape, filters=64, name="generator"):
             use_bias=False,
             kernel_initializer=_DCGAN_KERNEL_INIT,
         )(x)
-        x = layers.BatchNormalization(gamma_initializer=_DCGAN_GAMMA_INIT)(x)
+        x = FusedBatchNormalization(gamma_initializer=_DCGAN_GAMMA_INIT)(x)
         x = layers.ReLU()(x)
     x = layers.Conv2DTranspose(
         channels, 4, strides=2, padding="same", use_bias=False, kernel_initializer=_DCGAN_KERNEL_INIT
     )(x)
-    return keras.Model(latent, layers.Activation("tanh")(x), name=name)
+    return keras.Model(latent, layers.Activation("tanh", dtype=OUTPUT_DTYPE)(x), name=name)
 
 
 _NORMALIZATIONS = {
-    "batch": lambda: layers.BatchNormalization(gamma_initializer=_DCGAN_GAMMA_INIT),
+    "batch": lambda: FusedBatchNormalization(gamma_initializer=_DCGAN_GAMMA_INIT),
     # WGAN-GP penalises each example's gradient, which BatchNorm couples across the batch;
     # Gulrajani et al. (Sec. 4) recommend layer normalisation as the drop-in instead.
     "layer": lambda: layers.LayerNormalization(axis=[1, 2, 3]),
@@ -121,5 +130,6 @@ def dcgan_discriminator(data_shape, filters=64, normalization="batch", leaky_rel
         if stage > 0 and _NORMALIZATIONS[normalization] is not None:
             x = _NORMALIZATIONS[normalization]()(x)
         x = layers.LeakyReLU(leaky_relu_slope)(x)
-    x = layers.Conv2D(1, start, padding="valid", use_bias=False, kernel_initializer=_DCGAN_KERNEL_INIT)(x)
-    return keras.Model(data, layers.Flatten()(x), name=name)
+    x = layers.Conv2D(1, start, padding="valid", use_bias=False, kernel_initializer=_DCGAN_KERNEL_INIT,
+                      dtype=OUTPUT_DTYPE)(x)
+    return keras.Model(data, layers.Flatten(dtype=OUTPUT_DTYPE)(x), name=name)

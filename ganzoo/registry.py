@@ -6,6 +6,8 @@ line describes the model; its keyword arguments are the options `get` accepts.
 
 import inspect
 
+from ganzoo import precision as precision_lib
+
 _BUILDERS = {}
 
 
@@ -33,9 +35,11 @@ def model_options(name):
     return {key: p.default for key, p in parameters.items() if key != "data_shape"}
 
 
-def get(name, data_shape, **options):
+def get(name, data_shape, precision=None, **options):
     """Builds the registered model `name` for data of `data_shape`: (D,) for vectors,
-    (H, W, C) for images. `options` override the model's defaults; an unknown one is an error."""
+    (H, W, C) for images. `options` override the model's defaults; an unknown one is an error.
+    `precision` ("float32", "mixed_bfloat16", "mixed_float16"; None: Keras's global dtype
+    policy) is the policy the model computes in, recorded with it (see `ganzoo.precision`)."""
     unknown = sorted(set(options) - set(model_options(name)))
     if unknown:
         raise ValueError(
@@ -45,7 +49,8 @@ def get(name, data_shape, **options):
     data_shape = tuple(int(d) for d in data_shape)
     if len(data_shape) not in (1, 3) or min(data_shape) < 1:
         raise ValueError(f"data_shape must be (D,) for vectors or (H, W, C) for images; got {data_shape}.")
-    return _builder(name)(data_shape=data_shape, **options)
+    with precision_lib.policy_scope(precision):
+        return _builder(name)(data_shape=data_shape, **options)
 
 
 def list_models():

@@ -21,6 +21,7 @@ import keras
 
 from ganzoo import data, registry
 from ganzoo.callbacks import BackupEveryEpochAndSteps, SampleGrid
+from ganzoo.config import TRAIN_DEFAULTS
 
 MODEL_FILE = "model.keras"
 STATE_FILE = "state.json"
@@ -38,12 +39,14 @@ def write_json(path, value):
 
 def _comparable(config):
     """The parts of a config that must match to resume a run (epochs may grow)."""
-    return {**config, "train": {k: v for k, v in config["train"].items() if k not in ("epochs", "verbose")}}
+    train = {**TRAIN_DEFAULTS, **config["train"]}  # a run written before a key existed has its default
+    return {**config, "train": {k: v for k, v in train.items() if k not in ("epochs", "verbose")}}
 
 
 def build_model(config, data_shape):
     options = {k: v for k, v in config["model"].items() if k != "name"}
-    return registry.get(config["model"]["name"], data_shape=data_shape, **options)
+    return registry.get(config["model"]["name"], data_shape=data_shape,
+                        precision=config["train"]["precision"], **options)
 
 
 def train(config, workdir):

@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from ganzoo import precision
 from ganzoo.gan import GAN
 from ganzoo.models.common import adam, build_networks
 from ganzoo.registry import register
@@ -43,26 +44,35 @@ class UnrolledGAN(GAN):
         self.second_order = bool(second_order)
 
     def generator_objective(self, real, latent, training=True):
-        fake = self.generator(latent, training=training)
+        fake = self._generate(latent, training)
         weights = [tf.identity(v.value) for v in self.discriminator.trainable_variables]
         frozen = [v.value for v in self.discriminator.non_trainable_variables]
         unroll_fake = fake if self.second_order else tf.stop_gradient(fake)
         slots = self._optimizer_slots()
+
+        def score(weights, data):
+            scores, _ = self.discriminator.stateless_call(weights, frozen, data, training=training)
+            return precision.at_least_float32(scores)
+
+        # Under mixed_float16 the look-ahead's gradients are loss-scaled like the real ones.
+        loss_scale = getattr(self.d_optimizer, "dynamic_scale", None)
         for _ in range(self.unroll_steps):
             with tf.GradientTape() as tape:
                 tape.watch(weights)
-                real_scores, _ = self.discriminator.stateless_call(weights, frozen, real, training=training)
-                fake_scores, _ = self.discriminator.stateless_call(weights, frozen, unroll_fake, training=training)
-                loss = ops.mean(self._d_loss_fn(real_scores, fake_scores))
+                loss = ops.mean(self._d_loss_fn(score(weights, real), score(weights, unroll_fake)))
+                if loss_scale is not None:
+                    loss = loss * ops.cast(loss_scale, loss.dtype)
             gradients = tape.gradient(loss, weights)
+            if loss_scale is not None:
+                gradients = [g / ops.cast(loss_scale, g.dtype) for g in gradients]
             weights, slots = self._functional_update(weights, gradients, slots)
-        fake_scores, _ = self.discriminator.stateless_call(weights, frozen, fake, training=training)
+        fake_scores = score(weights, fake)
         return self._g_loss_fn(fake_scores), fake_scores
 
     # The discriminator optimiser's update rule as a pure function of tensors, since Keras's
     # `Optimizer.stateless_apply` is not available on the TensorFlow backend.
     def _optimizer_slots(self):
-        optimizer = self.d_optimizer
+        optimizer = precision.inner_optimizer(self.d_optimizer)
         if isinstance(optimizer, keras.optimizers.Adam):
             variables = self.discriminator.trainable_variables
             index = [optimizer._get_variable_index(v) for v in variables]
@@ -79,7 +89,7 @@ class UnrolledGAN(GAN):
         )
 
     def _functional_update(self, weights, gradients, slots):
-        optimizer = self.d_optimizer
+        optimizer = precision.inner_optimizer(self.d_optimizer)
         learning_rate = ops.cast(optimizer.learning_rate, weights[0].dtype)
         if not slots:
             return [w - learning_rate * g for w, g in zip(weights, gradients)], slots
