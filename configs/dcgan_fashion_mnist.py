@@ -12,5 +12,6 @@ def get_config():
         "model": {"name": "dcgan", "latent_dim": 100, "filters": 64},
         "data": {"name": "fashion_mnist", "batch_size": 64},
         "compile": {},  # the model's paper defaults
-        "train": {"epochs": 1, "num_sample_images": 64},
+        # mixed_bfloat16 where the CPU has native bfloat16 (AVX512_BF16/AMX), else float32.
+        "train": {"epochs": 1, "num_sample_images": 64, "precision": "auto"},
     }

@@ -28,7 +28,7 @@ TRAIN_DEFAULTS = {
     "num_sample_images": 64,   # samples in each epoch's grid, from one fixed latent batch
     "sample_seed": 0,
     "verbose": "auto",         # Keras's progress bar: "auto", 0, 1 or 2
-    "precision": "float32",    # the dtype policy: float32, mixed_bfloat16, mixed_float16
+    "precision": "float32",    # float32, mixed_bfloat16, mixed_float16, or auto (ganzoo.precision)
 }
 COMPILE_KEYS = ("d_optimizer", "g_optimizer", "steps_per_execution", "jit_compile")
 DATA_KEYS = tuple(inspect.signature(data.load).parameters)
@@ -104,7 +104,7 @@ def validate(config):
     _check_keys("compile", config["compile"], COMPILE_KEYS)
     _check_keys("train", config["train"], TRAIN_DEFAULTS)
     config["train"] = {**TRAIN_DEFAULTS, **config["train"]}
-    precision.check(config["train"]["precision"])
+    precision.check(config["train"]["precision"], allow_auto=True)
     return config
 
 

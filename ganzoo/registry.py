@@ -38,8 +38,8 @@ def model_options(name):
 def get(name, data_shape, precision=None, **options):
     """Builds the registered model `name` for data of `data_shape`: (D,) for vectors,
     (H, W, C) for images. `options` override the model's defaults; an unknown one is an error.
-    `precision` ("float32", "mixed_bfloat16", "mixed_float16"; None: Keras's global dtype
-    policy) is the policy the model computes in, recorded with it (see `ganzoo.precision`)."""
+    `precision` ("float32", "mixed_bfloat16", "mixed_float16", "auto"; None: Keras's global
+    dtype policy) is the policy the model computes in, recorded with it (see `ganzoo.precision`)."""
     unknown = sorted(set(options) - set(model_options(name)))
     if unknown:
         raise ValueError(

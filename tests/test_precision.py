@@ -132,3 +132,24 @@ def test_precision_config_key_selects_the_policy(tmp_path):
     assert gan.dtype_policy.name == "mixed_bfloat16"
     assert hidden_and_output_dtypes(gan.generator) == ({"bfloat16"}, "float32")
     assert keras.config.dtype_policy().name == "float32"
+
+
+def test_auto_precision_is_bfloat16_only_where_the_cpu_computes_it(monkeypatch):
+    from ganzoo import precision
+
+    if tf_has_gpu():
+        pytest.skip("auto keeps float32 on GPUs")
+    monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2", "avx512f", "amx_bf16"})
+    assert precision.resolve("auto") == "mixed_bfloat16"
+    assert small_gan("dcgan", (28, 28, 1), "auto").dtype_policy.name == "mixed_bfloat16"
+    monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2", "avx512f"})
+    assert precision.resolve("auto") == "float32"
+    assert precision.resolve("mixed_float16") == "mixed_float16"
+    with pytest.raises(ValueError, match="Unknown precision 'half'"):
+        precision.resolve("half")
+
+
+def tf_has_gpu():
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
