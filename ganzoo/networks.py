@@ -71,7 +71,7 @@ def dcgan_generator(latent_dim, data_shape, filters=64, name="generator"):
     A transposed convolution turns the latent vector (as a 1x1 image) into a start x start map,
     then stride-2 transposed convolutions (kernel 4) double it each stage, halving the channels
     down to `filters`, with BatchNorm + ReLU; the last one gives `channels` maps and tanh.
-    28x28: 7 -> 14 -> 28 with filters*2, filters channels (`shared/bench/torch_dcgan.py --size 28`);
+    28x28: 7 -> 14 -> 28 with filters*2, filters channels (`tools/torch_reference.py --model dcgan --size 28`);
     64x64: 4 -> 8 -> 16 -> 32 -> 64 with filters*8 ... filters (the faces tutorial).
     """
     height, width, channels = data_shape

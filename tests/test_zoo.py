@@ -44,7 +44,7 @@ def test_dcgan_shapes(size, channels):
 
 
 def test_dcgan_28_matches_the_torch_reference_layer_for_layer():
-    # shared/bench/torch_dcgan.py --size 28 with nz 100, ngf = ndf = 64: parameter counts of
+    # tools/torch_reference.py --model dcgan --size 28 with nz 100, ngf = ndf = 64: parameter counts of
     # its ConvTranspose2d/Conv2d (no bias) and BatchNorm2d layers.
     gan = ganzoo.get("dcgan", data_shape=(28, 28, 1))
     torch_generator = 100 * 128 * 49 + 2 * 128 + 128 * 64 * 16 + 2 * 64 + 64 * 1 * 16

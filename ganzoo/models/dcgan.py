@@ -11,7 +11,7 @@ def dcgan(data_shape, latent_dim=100, filters=64, objective="non_saturating", se
 
     The PyTorch DCGAN tutorial's networks (nz 100, ngf = ndf = `filters` = 64, kernel 4,
     BatchNorm, ReLU / LeakyReLU 0.2, weights N(0, 0.02)); at 28x28 layer for layer those of
-    `shared/bench/torch_dcgan.py --size 28`. Non-saturating loss; Adam 2e-4, β1 0.5 for both.
+    `tools/torch_reference.py --model dcgan --size 28`. Non-saturating loss; Adam 2e-4, β1 0.5 for both.
 
     Reference: Radford et al., "Unsupervised Representation Learning with Deep Convolutional
     Generative Adversarial Networks", ICLR 2016.
