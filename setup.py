@@ -24,7 +24,8 @@ setup(
     long_description=open("README.md").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["ganzoo", "ganzoo.*"]),
-    package_data={"ganzoo": ["assets/*"]},  # the Fashion-MNIST classifier's weights and record
+    # The Fashion-MNIST classifier's weights and record, and the bundled presets with their index.
+    package_data={"ganzoo": ["assets/*", "assets/presets/*"]},
     python_requires=">=3.10",
     install_requires=[
         f"{tensorflow}=={TENSORFLOW_VERSION}",
