@@ -9,7 +9,8 @@ The PyTorch DCGAN tutorial's networks and optimiser (Adam 2e-4, beta1 0.5), batc
 
 def get_config():
     return {
-        "model": {"name": "dcgan", "latent_dim": 100, "filters": 64},
+        # Samples come from an exponential moving average of the generator's weights.
+        "model": {"name": "dcgan", "latent_dim": 100, "filters": 64, "ema_decay": 0.999},
         "data": {"name": "fashion_mnist", "batch_size": 64},
         "compile": {},  # the model's paper defaults
         # mixed_bfloat16 where the CPU has native bfloat16 (AVX512_BF16/AMX), else float32.

@@ -9,7 +9,7 @@ n_critic 5 an epoch is 937 batches, i.e. 187 generator updates.
 
 def get_config():
     return {
-        "model": {"name": "wgan_gp", "latent_dim": 100, "filters": 64},
+        "model": {"name": "wgan_gp", "latent_dim": 100, "filters": 64, "ema_decay": 0.999},
         "data": {"name": "fashion_mnist", "batch_size": 64},
         "compile": {},
         "train": {"epochs": 5, "num_sample_images": 64},

@@ -3,7 +3,8 @@
     ganzoo train [--config NAME_OR_FILE] [--workdir DIR] [--set section.key=value ...]
     ganzoo sample RUN_DIR_OR_KERAS_FILE [--num-samples N] [--seed S] [--out FILE.png]
     ganzoo export RUN_DIR_OR_KERAS_FILE [--out exports] [--name NAME] [--version N] [--overwrite]
-    ganzoo evaluate RUN_DIR_OR_KERAS_FILE [--data NAME] [--metrics fid,kid,...] [--num-samples N]
+    ganzoo evaluate RUN_DIR_OR_KERAS_FILE [--data NAME] [--metrics frechet_distance,kid,...] [--num-samples N]
+    ganzoo evaluate --samples SAMPLES.npy --data NAME --out FILE.json
     ganzoo presets list | show NAME | download NAME
     ganzoo list
 """
@@ -87,18 +88,31 @@ def evaluate(args):
     from ganzoo import evaluation
     from ganzoo.training import write_json
 
-    model_path = _model_path(args.model)
-    run_config = _run_config(model_path)
-    if args.data:
-        data = {"name": args.data}
-    elif run_config is not None:
-        data = run_config["data"]
+    if (args.model is None) == (args.samples is None):
+        raise ValueError("Say what to evaluate: a run directory or .keras file, or --samples FILE.npy.")
+    if args.samples is not None:  # samples made elsewhere, e.g. tools/torch_reference.py
+        import numpy as np
+
+        if not args.data or not args.out:
+            raise ValueError("--samples needs --data NAME (what to compare with) and --out FILE.json.")
+        if not os.path.isfile(args.samples):
+            raise FileNotFoundError(f"No samples file {args.samples}.")
+        source, data, origin = np.load(args.samples), {"name": args.data}, {"samples": args.samples}
     else:
-        raise ValueError(f"No run config next to {model_path}: say which data to compare with, --data NAME.")
-    gan = keras.models.load_model(model_path)
-    result = evaluation.evaluate(gan, data, args.metrics.split(",") if args.metrics else None,
-                                 args.num_samples, args.features, args.seed)
-    result = {"model": model_path, "data": data["name"], **result}
+        model_path = _model_path(args.model)
+        run_config = _run_config(model_path)
+        if args.data:
+            data = {"name": args.data}
+        elif run_config is not None:
+            data = run_config["data"]
+        else:
+            raise ValueError(f"No run config next to {model_path}: say which data to compare with, --data NAME.")
+        source, origin = keras.models.load_model(model_path), {"model": model_path}
+    result = evaluation.evaluate(source, data, args.metrics.split(",") if args.metrics else None,
+                                 args.num_samples, args.features, args.seed, use_ema=not args.raw_generator)
+    if args.raw_generator:
+        result["generator"] = "raw (--raw-generator)"
+    result = {**origin, "data": data["name"], **result}
     out = args.out or os.path.join(os.path.dirname(model_path), "evaluation.json")
     write_json(out, result)
     print(evaluation.format_table(result))
@@ -164,11 +178,16 @@ def main(argv=None):
     p.add_argument("--serving-base-path", help="where TF Serving sees --out in models.config (e.g. /models)")
     p.set_defaults(run=export)
 
-    p = commands.add_parser("evaluate", help="score a trained model (mode coverage; FID, KID, ...)")
-    p.add_argument("model", help="run directory or .keras file")
+    p = commands.add_parser("evaluate", help="score a trained model (mode coverage; Fréchet distance, KID, ...)")
+    p.add_argument("model", nargs="?", help="run directory or .keras file")
+    p.add_argument("--samples", help="score these samples instead (a .npy array in data space, e.g. from "
+                                     "tools/torch_reference.py); needs --data and --out")
+    p.add_argument("--raw-generator", action="store_true",
+                   help="score the raw generator of a model that keeps an EMA generator (default: the EMA one)")
     p.add_argument("--data", help="dataset to compare with (default: the run's config)")
-    p.add_argument("--metrics", help="comma-separated: mode_coverage for mixtures; fid,kid,classifier_score,"
-                                     "precision_recall for images (default: all)")
+    p.add_argument("--metrics", help="comma-separated: mode_coverage for mixtures; frechet_distance (the FID "
+                                     "on Inception features), kid, classifier_score, precision_recall for images "
+                                     "(default: all)")
     p.add_argument("--num-samples", type=int, help="generated samples (default 2,500 for mixtures, 10,000 images)")
     p.add_argument("--features", default="auto", choices=("auto", "classifier", "inception"),
                    help="image features: ganzoo's Fashion-MNIST classifier or InceptionV3 (auto: by image shape)")

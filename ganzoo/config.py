@@ -135,9 +135,13 @@ def mixture_experiment(model_name, mixture_name, generator_steps=3000, **model_o
     second-order gradient through the unrolled Adam steps diverged), RMSProp 5e-5 for WGAN, Adam
     1e-4 (0, 0.9) for WGAN-GP. Every learning rate decays to 0 over the run (cosine), which
     sharpens the modes: on ring8, vanilla_gan's high-quality share went from 33% to 70% at the
-    same budget (seed 0).
+    same budget (seed 0). PacGAN is vanilla_gan's setting with a packing discriminator: the
+    same networks (no BatchNorm in G), the same Adam and its paper's non-saturating loss; each
+    minibatch of 512 points makes 512 / m packs.
     """
     critic_steps = 5 if model_name.startswith("wgan") else 1
+    if model_name == "pacgan":
+        model_options = {"generator_batch_norm": False, **model_options}
     # model -> (optimizer, discriminator learning rate, generator learning rate, options)
     settings = {"wgan": ("RMSprop", 5e-5, 5e-5, {}),
                 "wgan_gp": ("Adam", 1e-4, 1e-4, {"beta_1": 0.0, "beta_2": 0.9}),

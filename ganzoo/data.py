@@ -29,7 +29,7 @@ class Mixture:
         return (self.centers[modes] + noise).astype(np.float32)
 
 
-# The protocol of VEEGAN / PacGAN (shared/reference/paper_tables.json, "mixtures_protocol").
+# The protocol of VEEGAN / PacGAN (tools/paper_tables.json, "mixtures_protocol").
 MIXTURES = {
     "ring8": Mixture("ring8", [(math.cos(2 * math.pi * i / 8), math.sin(2 * math.pi * i / 8))
                                for i in range(8)], std=0.01),

@@ -2,11 +2,19 @@
 
     evaluate(gan, data={"name": "ring8"})                        -> mode coverage (2,500 samples)
     evaluate(gan, data={"name": "fashion_mnist"}, num_samples=10_000)
-                                                                 -> fid, kid, classifier_score,
+                                                                 -> frechet_classifier_distance,
+                                                                    kid, classifier_score,
                                                                     precision, recall
+    evaluate(samples_array, data=...)                            -> the same, for samples made
+                                                                    elsewhere (another framework)
 
 Generated images are drawn and turned into features batch by batch, so only features are
 kept; real features come from the dataset's test split.
+
+The Fréchet distance is named for its features, as TF-GAN names it: "fid" (Fréchet Inception
+distance) on InceptionV3's pool features only; "frechet_classifier_distance" on ganzoo's
+Fashion-MNIST classifier's. Results written before that split called both "fid";
+`upgrade_result` renames them on reading.
 """
 
 import numpy as np
@@ -15,7 +23,28 @@ from ganzoo import data as data_lib
 from ganzoo import metrics
 
 MIXTURE_METRICS = ("mode_coverage",)
-IMAGE_METRICS = ("fid", "kid", "classifier_score", "precision_recall")
+IMAGE_METRICS = ("frechet_distance", "kid", "classifier_score", "precision_recall")
+METRIC_ALIASES = {"fid": "frechet_distance"}  # the name before Fréchet distances were named by features
+# features -> the key of the Fréchet distance on them
+FRECHET_KEYS = {"inception_v3_pool": "fid", "fashion_mnist_classifier": "frechet_classifier_distance"}
+FLOOR_SUFFIX = "_real_train_vs_test"
+
+
+def frechet_key(result):
+    """The key of the Fréchet distance in an evaluation result, by its features."""
+    return FRECHET_KEYS.get(result.get("features"), "fid")
+
+
+def upgrade_result(result):
+    """An evaluation result as this version names it: an old classifier-feature "fid" (and
+    its floor) becomes "frechet_classifier_distance"; anything else is returned unchanged."""
+    result = dict(result)
+    key = frechet_key(result)
+    if key != "fid":
+        for suffix in ("", FLOOR_SUFFIX):
+            if "fid" + suffix in result and key + suffix not in result:
+                result[key + suffix] = result.pop("fid" + suffix)
+    return result
 
 
 def feature_extractor(name, data_shape):
@@ -30,10 +59,18 @@ def feature_extractor(name, data_shape):
     raise ValueError(f"Unknown features {name!r}; valid: auto, classifier, inception.")
 
 
-def generated_batches(gan, num_samples, seed, batch_size=500):
-    """Generated samples in batches, each batch from its own seed (reproducible, distinct)."""
+def generated_batches(gan, num_samples, seed, batch_size=500, use_ema=True):
+    """Generated samples in batches, each batch from its own seed (reproducible, distinct).
+    `gan` may also be an array of samples made elsewhere: its first `num_samples` rows."""
+    if isinstance(gan, np.ndarray):
+        if len(gan) < num_samples:
+            raise ValueError(f"{num_samples} samples asked for, but the array holds {len(gan)}; "
+                             f"pass num_samples <= {len(gan)}.")
+        for start in range(0, num_samples, batch_size):
+            yield gan[start:start + batch_size]
+        return
     for index, start in enumerate(range(0, num_samples, batch_size)):
-        yield gan.generate(min(batch_size, num_samples - start), seed=seed * 1_000_003 + index)
+        yield gan.generate(min(batch_size, num_samples - start), seed=seed * 1_000_003 + index, use_ema=use_ema)
 
 
 def real_batches(data_config, num_samples, split="test", batch_size=500):
@@ -42,15 +79,20 @@ def real_batches(data_config, num_samples, split="test", batch_size=500):
     return dataset.unbatch().take(num_samples).batch(batch_size)
 
 
-def evaluate(gan, data, metric_names=None, num_samples=None, features="auto", seed=0):
-    """Scores `gan` against the dataset of config section `data`; returns a dict."""
+def evaluate(gan, data, metric_names=None, num_samples=None, features="auto", seed=0, use_ema=True):
+    """Scores `gan` (a GAN, or an array of its samples in data space) against the dataset of
+    config section `data`; returns a dict. A GAN that keeps an EMA generator is scored on it,
+    unless `use_ema=False` (the raw generator)."""
     name = data["name"]
+    samples_given = isinstance(gan, np.ndarray)
+    data_shape = gan.shape[1:] if samples_given else gan.data_shape
+    metric_names = [METRIC_ALIASES.get(m, m) for m in metric_names] if metric_names else None
     if name in data_lib.MIXTURES:
         unknown = set(metric_names or MIXTURE_METRICS) - set(MIXTURE_METRICS)
         if unknown:
             raise ValueError(f"Unknown metric(s) {sorted(unknown)} for a mixture; valid: {MIXTURE_METRICS}.")
-        num_samples = num_samples or 2_500
-        samples = np.concatenate(list(generated_batches(gan, num_samples, seed)))
+        num_samples = num_samples or (len(gan) if samples_given else 2_500)
+        samples = np.concatenate(list(generated_batches(gan, num_samples, seed, use_ema=use_ema)))
         result = metrics.mode_coverage(samples, data_lib.mixture(name))
         return {"protocol": f"{name}: {num_samples} samples, high quality within 3 std of the nearest centre",
                 "num_samples": num_samples, **result}
@@ -59,10 +101,10 @@ def evaluate(gan, data, metric_names=None, num_samples=None, features="auto", se
     unknown = set(metric_names) - set(IMAGE_METRICS)
     if unknown:
         raise ValueError(f"Unknown metric(s) {sorted(unknown)}; valid: {', '.join(IMAGE_METRICS)}.")
-    num_samples = num_samples or 10_000
-    feature_name, extractor = feature_extractor(features, gan.data_shape)
+    num_samples = num_samples or (len(gan) if samples_given else 10_000)
+    feature_name, extractor = feature_extractor(features, data_shape)
     fake_features, fake_probabilities = [], []
-    for batch in generated_batches(gan, num_samples, seed):
+    for batch in generated_batches(gan, num_samples, seed, use_ema=use_ema):
         fake_features.append(extractor.features(batch))
         if "classifier_score" in metric_names:
             fake_probabilities.append(extractor.probabilities(batch))
@@ -70,11 +112,12 @@ def evaluate(gan, data, metric_names=None, num_samples=None, features="auto", se
     real = metrics.extract_features(extractor.features, real_batches(data, num_samples))
     result = {"protocol": f"{num_samples} generated vs {len(real)} real test images, {feature_name} features",
               "num_samples": num_samples, "features": feature_name}
-    if "fid" in metric_names:
-        result["fid"] = metrics.frechet_distance(real, fake)
+    if "frechet_distance" in metric_names:
+        key = frechet_key(result)
+        result[key] = metrics.frechet_distance(real, fake)
         # The floor a perfect generator would reach: real training images against the test ones.
         train = metrics.extract_features(extractor.features, real_batches(data, num_samples, split="train"))
-        result["fid_real_train_vs_test"] = metrics.frechet_distance(real, train)
+        result[key + FLOOR_SUFFIX] = metrics.frechet_distance(real, train)
     if "kid" in metric_names:
         result["kid"], result["kid_std"] = metrics.kernel_distance(real, fake)
     if "classifier_score" in metric_names:

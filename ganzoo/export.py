@@ -38,8 +38,9 @@ def _output_name(gan):
 
 
 def build_archive(gan):
-    """A `keras.export.ExportArchive` of the generator with ganzoo's three signatures."""
-    generator, latent_dim, output = gan.generator, gan.latent_dim, _output_name(gan)
+    """A `keras.export.ExportArchive` of the generator (the EMA one if the GAN keeps it) with
+    ganzoo's three signatures."""
+    generator, latent_dim, output = gan.sampling_generator, gan.latent_dim, _output_name(gan)
     image_model = _is_image_model(gan)
 
     def generate(latent):
@@ -94,6 +95,7 @@ def metadata(gan, model_name, training_config=None):
         "hyperparameters": {k: v for k, v in gan.get_config().items() if k not in ("generator", "discriminator")},
         "training_config": training_config,
         "generator_parameters": int(gan.generator.count_params()),
+        "generator_weights": "exponential moving average" if gan.ema_generator is not None else "trained",
     }
 
 

@@ -29,7 +29,7 @@ def sha256_of(path):
 
 def build_fashion_mnist_classifier():
     """A small CNN for 28x28x1 images in [-1, 1]: two conv blocks, a 128-unit feature layer
-    ("features", the FID features) and 10 logits."""
+    ("features", those of the Fréchet classifier distance) and 10 logits."""
     images = keras.Input((28, 28, 1), name="images")
     x = images
     for filters in (32, 64):

@@ -48,8 +48,22 @@ class GAN(keras.Model):
         clip_value: c of WGAN's weight clipping, applied after each critic update; None
             disables it.
         seed: integer seed of the model's noise; None picks one at random (and saves it).
+        ema_decay: keep an exponential moving average of the generator's weights with this
+            decay (e.g. 0.999; None: no average). See "EMA generator" below.
         default_optimizers: {"discriminator": config, "generator": config}, serialized Keras
             optimizers that `compile()` uses when it is given none (the paper's defaults).
+
+    EMA generator (Karras et al. 2018; Brock et al. 2019): with `ema_decay`, the GAN keeps
+    `ema_generator`, a copy of the generator whose weights follow
+    w_ema <- d·w_ema + (1 - d)·w after every generator update, with the warm-up
+    d = min(ema_decay, (1 + t) / (10 + t)) at generator step t (TensorFlow's
+    `ExponentialMovingAverage(num_updates=t)`): early on, the average tracks the generator
+    instead of clinging to its random start. BatchNorm's moving statistics are copied, not
+    averaged: they must describe the activations of the weights they normalise. `generate`,
+    `gan(z)`, `predict`, exports, presets and evaluation use the EMA generator; the raw one
+    stays `gan.generator` (and `generate(..., use_ema=False)`); training and `evaluate`'s
+    losses always use the raw one. Keras's own `use_ema` averages only `model.optimizer`'s
+    variables, and a GAN has two optimisers.
 
     Example:
     ```python
@@ -64,7 +78,7 @@ class GAN(keras.Model):
 
     def __init__(self, generator, discriminator, objective="non_saturating", d_steps=1,
                  gradient_penalty_weight=0.0, clip_value=None, seed=None,
-                 default_optimizers=None, **kwargs):
+                 default_optimizers=None, ema_decay=None, **kwargs):
         super().__init__(**kwargs)
         if int(d_steps) < 1:
             raise ValueError(f"d_steps must be a positive integer; got {d_steps}.")
@@ -84,6 +98,16 @@ class GAN(keras.Model):
             "discriminator": keras.optimizers.serialize(keras.optimizers.Adam(2e-4, beta_1=0.5)),
             "generator": keras.optimizers.serialize(keras.optimizers.Adam(2e-4, beta_1=0.5)),
         }
+        if ema_decay is not None and not 0.0 < float(ema_decay) < 1.0:
+            raise ValueError(f"ema_decay must lie in (0, 1) (e.g. 0.999), or be None for no EMA; got {ema_decay}.")
+        self.ema_decay = None if ema_decay is None else float(ema_decay)
+        self.ema_generator = None
+        if self.ema_decay is not None:
+            # Same architecture and dtype policy; starts equal to the generator.
+            self.ema_generator = generator.__class__.from_config(
+                {**generator.get_config(), "name": "ema_generator"})
+            self.ema_generator.set_weights(generator.get_weights())
+            self.ema_generator.trainable = False
         self.latent_dim = int(generator.input_shape[-1])
         self.data_shape = tuple(int(d) for d in generator.output_shape[1:])
         if tuple(discriminator.input_shape[1:]) != self.data_shape:
@@ -110,8 +134,43 @@ class GAN(keras.Model):
         self.built = True
 
     def call(self, latent, training=False):
-        """The generator: `gan(z)` and `gan.predict(z)` give float32 samples in data space."""
+        """The generator: `gan(z)` and `gan.predict(z)` give float32 samples in data space,
+        from the EMA generator when the model keeps one (the raw one when training)."""
+        if not training and self.ema_generator is not None:
+            return precision.at_least_float32(self.ema_generator(latent, training=False))
         return self._generate(latent, training)
+
+    @property
+    def sampling_generator(self):
+        """The generator that samples, exports and presets use: the EMA one if kept."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    def reset_ema(self):
+        """Sets the EMA generator's weights to the generator's (e.g. after loading weights
+        into the generator alone)."""
+        if self.ema_generator is not None:
+            self.ema_generator.set_weights(self.generator.get_weights())
+
+    def _update_ema(self):
+        """w_ema <- d·w_ema + (1 - d)·w for the trainable weights, copies for the rest."""
+        if self.ema_generator is None:
+            return
+        step = ops.cast(self.g_optimizer.iterations, "float32")
+        decay = ops.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
+        pairs = [(average.value, weight.value, weight.trainable)
+                 for average, weight in zip(self.ema_generator.weights, self.generator.weights)]
+
+        def average(ema, weight):
+            return ema.assign(ema * ops.cast(decay, ema.dtype) + weight * ops.cast(1.0 - decay, ema.dtype))
+
+        def update(distribution):
+            # In cross-replica context, as Keras's optimisers update mirrored variables; the
+            # generator's weights are identical on every replica, so is their average.
+            for ema, weight, trainable in pairs:
+                distribution.extended.update(ema, average if trainable else lambda e, w: e.assign(w),
+                                             args=(weight,), group=False)
+
+        tf.__internal__.distribute.interim.maybe_merge_call(update, self.distribute_strategy)
 
     def _generate(self, latent, training):
         """The generator's samples in float32, whatever the policy it computes in."""
@@ -184,11 +243,12 @@ class GAN(keras.Model):
         self.noise_step.assign_add(1)
         return self._replica_slice(latent, local_batch), self._replica_slice(alpha, local_batch)
 
-    def generate(self, num_samples, seed=None, batch_size=256):
+    def generate(self, num_samples, seed=None, batch_size=256, use_ema=True):
         """Draws `num_samples` samples in data space (images in [-1, 1]) as a NumPy array.
 
         The same `seed` always gives the same samples; `seed=None` draws from the model's own
-        noise stream (and advances it).
+        noise stream (and advances it). `use_ema=False` samples the raw generator of a model
+        that keeps an EMA generator (the same either way for a model without one).
         """
         if seed is None:
             seed_pair = self._step_seed()
@@ -196,6 +256,8 @@ class GAN(keras.Model):
         else:
             seed_pair = tf.constant([int(seed), 0], tf.int64)
         latent = tf.random.stateless_normal([int(num_samples), self.latent_dim], seed_pair)
+        if not use_ema and self.ema_generator is not None:
+            return self.generator.predict(latent, batch_size=batch_size, verbose=0).astype("float32")
         return self.predict(latent, batch_size=batch_size, verbose=0)
 
     def export(self, base_dir, name=None, version=None, overwrite=False, training_config=None):
@@ -242,10 +304,13 @@ class GAN(keras.Model):
         )
 
     # -------------------------------------------------------------------------------- step
-    def _scale(self, per_example, local_batch):
-        """Sum over this replica's examples / global batch: replicas' gradients are summed."""
-        global_batch = local_batch * self.distribute_strategy.num_replicas_in_sync
-        return ops.sum(per_example) / ops.cast(global_batch, per_example.dtype)
+    def _scale(self, per_example):
+        """Sum over this replica's examples / the global count: replicas' gradients are summed.
+
+        Counted on the losses, not the data: a packing discriminator (PacGAN) gives one loss
+        per pack of m examples."""
+        global_count = ops.shape(per_example)[0] * self.distribute_strategy.num_replicas_in_sync
+        return ops.sum(per_example) / ops.cast(global_count, per_example.dtype)
 
     def discriminator_objective(self, real, fake, alpha, training=True):
         """Per-example discriminator loss (with gradient penalty), scores, and penalty."""
@@ -267,14 +332,13 @@ class GAN(keras.Model):
         return self._g_loss_fn(fake_scores), fake_scores
 
     def _discriminator_update(self, real, latent, alpha):
-        local_batch = ops.shape(real)[0]
         fake = self._generate(latent, training=True)
         with tf.GradientTape() as tape:
             per_example, real_scores, fake_scores, penalty = self.discriminator_objective(
                 real, fake, alpha)
             # scale_loss multiplies by a LossScaleOptimizer's scale (and is x1 otherwise); its
             # apply_gradients divides the gradients by it again and skips non-finite ones.
-            loss = self.d_optimizer.scale_loss(self._scale(per_example, local_batch))
+            loss = self.d_optimizer.scale_loss(self._scale(per_example))
         variables = self.discriminator.trainable_variables
         self.d_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         if self.clip_value is not None:
@@ -282,10 +346,9 @@ class GAN(keras.Model):
         return per_example, real_scores, fake_scores, penalty
 
     def _generator_update(self, real, latent):
-        local_batch = ops.shape(latent)[0]
         with tf.GradientTape() as tape:
             per_example, _ = self.generator_objective(real, latent)
-            loss = self.g_optimizer.scale_loss(self._scale(per_example, local_batch))
+            loss = self.g_optimizer.scale_loss(self._scale(per_example))
         variables = self.generator.trainable_variables
         self.g_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return per_example
@@ -296,6 +359,7 @@ class GAN(keras.Model):
         for step, real in enumerate(real_batches):
             d_out = self._discriminator_update(real, latents[step], alphas[step])
         g_per_example = self._generator_update(real_batches[-1], latents[-1])
+        self._update_ema()
         return self._update_metrics(*d_out, g_per_example)
 
     def test_step(self, data):
@@ -337,6 +401,7 @@ class GAN(keras.Model):
             clip_value=self.clip_value,
             seed=self.seed,
             default_optimizers=self.default_optimizers,
+            ema_decay=self.ema_decay,
         )
         return config
 

@@ -2,6 +2,7 @@
 
 import keras
 import tensorflow as tf
+from keras import ops
 
 
 @keras.saving.register_keras_serializable(package="ganzoo")
@@ -41,3 +42,39 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
         self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
         self.moving_variance.assign(self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
         return outputs
+
+
+@keras.saving.register_keras_serializable(package="ganzoo")
+class Pack(keras.layers.Layer):
+    """PacGAN's packing (Lin et al. 2018): [batch, *shape] -> [batch / m, *shape[:-1], m * shape[-1]].
+
+    Each group of `pack` = m consecutive examples becomes one input, concatenated along the
+    last axis: vectors [x1, x2, ...], images channel-stacked. A discriminator that starts with
+    it judges m samples jointly, so it sees at once how diverse they are. The batch must be a
+    multiple of m.
+    """
+
+    def __init__(self, pack, **kwargs):
+        super().__init__(**kwargs)
+        if int(pack) < 1:
+            raise ValueError(f"pack must be a positive integer; got {pack}.")
+        self.pack = int(pack)
+
+    def call(self, inputs):
+        if self.pack == 1:
+            return inputs
+        tf.debugging.assert_equal(
+            tf.shape(inputs)[0] % self.pack, 0,
+            message=f"A PacGAN discriminator packs {self.pack} examples into one input: the batch size "
+                    f"must be a multiple of {self.pack}.")
+        shape = tuple(inputs.shape[1:])
+        grouped = ops.reshape(inputs, (-1, self.pack) + shape)      # [batch / m, m, ..., C]
+        grouped = ops.moveaxis(grouped, 1, -2)                       # [batch / m, ..., m, C]
+        return ops.reshape(grouped, (-1,) + shape[:-1] + (self.pack * shape[-1],))
+
+    def compute_output_shape(self, input_shape):
+        batch = None if input_shape[0] is None else input_shape[0] // self.pack
+        return (batch, *input_shape[1:-1], input_shape[-1] * self.pack)
+
+    def get_config(self):
+        return {**super().get_config(), "pack": self.pack}

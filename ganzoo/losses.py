@@ -57,6 +57,8 @@ def gradient_penalty(critic, real, fake, alpha):
         real, fake: batches of the same shape.
         alpha: interpolation weights, shape [batch], drawn from U[0, 1] per example
             (not a normal distribution, as in the keras-io example that inspired many copies).
+
+    Returns one penalty per critic score: per example, or per pack for a packing critic.
     """
     import tensorflow as tf  # ganzoo targets the TensorFlow backend (checked at import).
 
@@ -66,7 +68,10 @@ def gradient_penalty(critic, real, fake, alpha):
         tape.watch(interpolated)
         scores = critic(interpolated)
     gradients = tape.gradient(scores, interpolated)
-    norms = safe_norm(ops.reshape(gradients, [ops.shape(gradients)[0], -1]), axis=1)
+    # One norm per critic score: a packing critic (PacGAN) scores packs of m consecutive
+    # examples, its input is the whole pack, so the norm runs over the pack.
+    num_scores = ops.shape(ops.reshape(scores, [-1]))[0]
+    norms = safe_norm(ops.reshape(gradients, [num_scores, -1]), axis=1)
     return ops.square(norms - 1.0)
 
 

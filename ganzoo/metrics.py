@@ -1,6 +1,6 @@
 """What a GAN learned, measured: mode coverage on mixtures, and sample-quality metrics on features.
 
-Mode coverage follows the VEEGAN / PacGAN protocol (shared/reference/paper_tables.json). The
+Mode coverage follows the VEEGAN / PacGAN protocol (tools/paper_tables.json). The
 feature metrics take feature arrays ([n, d], from `ganzoo.feature_extractors`), which are small
 even for 10,000+ samples; `extract_features` streams images through an extractor batch by batch,
 so the images themselves are never all held in memory.
@@ -70,7 +70,8 @@ def _sqrt_psd(matrix):
 
 def frechet_distance(features_a, features_b):
     """||μa - μb||² + Tr(Σa + Σb - 2 (Σa Σb)^½), the Fréchet distance of two Gaussians fitted
-    to the features (FID when the features are InceptionV3's pool features).
+    to the features: FID when they are InceptionV3's pool features, the Fréchet classifier
+    distance (TF-GAN's name) on a dataset's own classifier's.
 
     Tr((Σa Σb)^½) = Tr((Σa^½ Σb Σa^½)^½), whose inner matrix is symmetric PSD: its root comes
     from a symmetric eigendecomposition and stays real and stable for near-singular

@@ -14,13 +14,17 @@ import math
 import keras
 from keras import layers
 
-from ganzoo.layers import FusedBatchNormalization
+from ganzoo.layers import FusedBatchNormalization, Pack
 
 OUTPUT_DTYPE = "float32"
 
 # DCGAN (Radford et al. 2016): weights ~ N(0, 0.02), BatchNorm gamma ~ N(1, 0.02).
 _DCGAN_KERNEL_INIT = {"class_name": "RandomNormal", "config": {"mean": 0.0, "stddev": 0.02}}
 _DCGAN_GAMMA_INIT = {"class_name": "RandomNormal", "config": {"mean": 1.0, "stddev": 0.02}}
+# BatchNorm as PyTorch (the reference) sets it: moving averages that forget 10% per step
+# (torch momentum 0.1 = Keras momentum 0.9) and ε 1e-5. Keras's defaults (0.99, 1e-3) make
+# the statistics that inference-mode samples use lag ~100 steps behind the weights.
+BATCH_NORM = {"momentum": 0.9, "epsilon": 1e-5}
 
 
 def is_image_shape(data_shape):
@@ -35,7 +39,7 @@ def mlp_generator(latent_dim, data_shape, units=(128, 128), batch_norm=False, na
     for width in units:
         x = layers.Dense(width, use_bias=not batch_norm)(x)
         if batch_norm:
-            x = layers.BatchNormalization()(x)
+            x = layers.BatchNormalization(**BATCH_NORM)(x)
         x = layers.ReLU()(x)
     x = layers.Dense(math.prod(data_shape), activation="tanh" if is_image_shape(data_shape) else None,
                      dtype=OUTPUT_DTYPE)(x)
@@ -43,10 +47,11 @@ def mlp_generator(latent_dim, data_shape, units=(128, 128), batch_norm=False, na
     return keras.Model(latent, x, name=name)
 
 
-def mlp_discriminator(data_shape, units=(128,), leaky_relu_slope=0.2, name="discriminator"):
-    """MLP discriminator: flattens its input, Dense + LeakyReLU blocks, one linear output."""
+def mlp_discriminator(data_shape, units=(128,), leaky_relu_slope=0.2, pack=1, name="discriminator"):
+    """MLP discriminator: flattens its input, Dense + LeakyReLU blocks, one linear output.
+    `pack` > 1 judges packs of that many examples (PacGAN; one score per pack)."""
     data = keras.Input(tuple(data_shape), name="data")
-    x = layers.Flatten()(data)
+    x = layers.Flatten()(Pack(pack)(data) if pack > 1 else data)
     for width in units:
         x = layers.Dense(width)(x)
         x = layers.LeakyReLU(leaky_relu_slope)(x)
@@ -89,7 +94,7 @@ def dcgan_generator(latent_dim, data_shape, filters=64, name="generator"):
             use_bias=False,
             kernel_initializer=_DCGAN_KERNEL_INIT,
         )(x)
-        x = FusedBatchNormalization(gamma_initializer=_DCGAN_GAMMA_INIT)(x)
+        x = FusedBatchNormalization(gamma_initializer=_DCGAN_GAMMA_INIT, **BATCH_NORM)(x)
         x = layers.ReLU()(x)
     x = layers.Conv2DTranspose(
         channels, 4, strides=2, padding="same", use_bias=False, kernel_initializer=_DCGAN_KERNEL_INIT
@@ -98,7 +103,7 @@ def dcgan_generator(latent_dim, data_shape, filters=64, name="generator"):
 
 
 _NORMALIZATIONS = {
-    "batch": lambda: FusedBatchNormalization(gamma_initializer=_DCGAN_GAMMA_INIT),
+    "batch": lambda: FusedBatchNormalization(gamma_initializer=_DCGAN_GAMMA_INIT, **BATCH_NORM),
     # WGAN-GP penalises each example's gradient, which BatchNorm couples across the batch;
     # Gulrajani et al. (Sec. 4) recommend layer normalisation as the drop-in instead.
     "layer": lambda: layers.LayerNormalization(axis=[1, 2, 3]),
@@ -107,11 +112,12 @@ _NORMALIZATIONS = {
 
 
 def dcgan_discriminator(data_shape, filters=64, normalization="batch", leaky_relu_slope=0.2,
-                        name="discriminator"):
+                        pack=1, name="discriminator"):
     """DCGAN discriminator, the generator's mirror: stride-2 convolutions (kernel 4) with
     LeakyReLU(0.2), normalisation after all but the first, and a last valid convolution
     (kernel = the remaining start size) giving one score. `normalization` is "batch" (DCGAN),
-    "layer" or "none" (for critics with a gradient penalty)."""
+    "layer" or "none" (for critics with a gradient penalty). `pack` > 1 judges packs of that
+    many images, stacked along the channels (PacGAN; one score per pack)."""
     if normalization not in _NORMALIZATIONS:
         raise ValueError(
             f"Unknown normalization {normalization!r}; valid: {', '.join(_NORMALIZATIONS)}."
@@ -121,7 +127,7 @@ def dcgan_discriminator(data_shape, filters=64, normalization="batch", leaky_rel
         raise ValueError(f"The DCGAN networks need square images; got data_shape={data_shape}.")
     start, stages = dcgan_stages(height)
     data = keras.Input(tuple(data_shape), name="data")
-    x = data
+    x = Pack(pack)(data) if pack > 1 else data
     for stage in range(stages):
         x = layers.Conv2D(
             filters * 2**stage, 4, strides=2, padding="same", use_bias=False,

@@ -4,7 +4,8 @@
 
 A preset folder holds:
     config.json         the GAN, serialized by Keras (both networks' architectures, hyperparameters)
-    model.weights.h5    the weights: the whole GAN's, or the generator's alone (smaller)
+    model.weights.h5    the weights: the whole GAN's, or the generator's alone (smaller; the EMA
+                        generator's when the GAN keeps one)
     metadata.json       model, dataset, training config and steps, metrics with their protocol,
                         versions, contents ("gan" or "generator"), and each file's size and sha256
 
@@ -28,6 +29,7 @@ import uuid
 
 import keras
 
+from ganzoo.evaluation import upgrade_result
 from ganzoo.features import sha256_of
 
 PRESETS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets", "presets")
@@ -60,8 +62,8 @@ def save_to_preset(gan, directory, generator_only=False, metadata=None):
         config = keras.saving.serialize_keras_object(gan)
         with open(os.path.join(temporary, CONFIG_FILE), "w") as f:
             json.dump(config, f, indent=2)
-        if generator_only:
-            gan.generator.save_weights(os.path.join(temporary, WEIGHTS_FILE))
+        if generator_only:  # the generator that samples: the EMA one if the GAN keeps it
+            gan.sampling_generator.save_weights(os.path.join(temporary, WEIGHTS_FILE))
         else:  # the networks and the noise counter, not the optimisers' state
             uncompiled = keras.saving.deserialize_keras_object(config)
             uncompiled.set_weights(gan.get_weights())
@@ -116,10 +118,13 @@ def load_preset(name_or_path, sha256=None):
     weights = os.path.join(directory, WEIGHTS_FILE)
     if metadata["contents"] == "generator":
         gan.generator.load_weights(weights)
+        gan.reset_ema()  # a generator-only preset holds the sampling (EMA) generator's weights
         print(f"ganzoo: preset {name_or_path!r} holds the generator's weights only; the discriminator "
               "is untrained (generate and export work; to keep training, use a full preset).", file=sys.stderr)
     else:
         gan.load_weights(weights)
+    # An older preset's "fid" on classifier features, under its name now.
+    metadata["metrics"] = upgrade_result(metadata.get("metrics", {}))
     gan.preset_metadata = metadata
     return gan
 

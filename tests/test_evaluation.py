@@ -17,7 +17,7 @@ def test_mixture_evaluation_reports_mode_coverage():
     result = evaluation.evaluate(gan, {"name": "ring8"})
     assert result["num_samples"] == 2500 and 0 <= result["modes"] <= 8 and len(result["counts"]) == 8
     with pytest.raises(ValueError, match="Unknown metric"):
-        evaluation.evaluate(gan, {"name": "ring8"}, ["fid"])
+        evaluation.evaluate(gan, {"name": "ring8"}, ["frechet_distance"])
 
 
 @pytest.mark.skipif(not HAS_FASHION_MNIST, reason="apt-get install dataset-fashion-mnist")
@@ -31,10 +31,32 @@ def test_image_evaluation_and_cli(tmp_path):
     assert cli.main(["evaluate", str(run), "--num-samples", "300"]) == 0
     result = json.loads((run / "evaluation.json").read_text())
     assert result["features"] == "fashion_mnist_classifier" and result["num_samples"] == 300
-    for key in ("fid", "kid", "classifier_score", "precision", "recall"):
+    # On the classifier's features the Fréchet distance is not FID, and is not called so.
+    assert "fid" not in result
+    for key in ("frechet_classifier_distance", "kid", "classifier_score", "precision", "recall"):
         assert np.isfinite(result[key])
-    assert result["fid"] > 10 * result["fid_real_train_vs_test"]  # an untrained generator is far from the data
+    # An untrained generator is far from the data.
+    assert result["frechet_classifier_distance"] > 10 * result["frechet_classifier_distance_real_train_vs_test"]
     assert cli.main(["evaluate", str(run), "--metrics", "psnr"]) == 2
+
+    # The same samples scored from a file (as tools/torch_reference.py writes them) score the same.
+    samples = np.concatenate(list(evaluation.generated_batches(gan, 300, seed=0)))
+    np.save(tmp_path / "samples.npy", samples)
+    out = tmp_path / "samples.json"
+    assert cli.main(["evaluate", "--samples", str(tmp_path / "samples.npy"), "--data", "fashion_mnist",
+                     "--out", str(out), "--metrics", "fid"]) == 0  # "fid": the metric's older name
+    from_file = json.loads(out.read_text())
+    assert from_file["frechet_classifier_distance"] == pytest.approx(result["frechet_classifier_distance"], rel=1e-6)
+    assert cli.main(["evaluate", "--samples", str(tmp_path / "samples.npy"), "--data", "fashion_mnist"]) == 2
+
+
+def test_old_results_read_under_the_new_names():
+    old = {"features": "fashion_mnist_classifier", "fid": 642.0, "fid_real_train_vs_test": 0.72, "kid": 0.1}
+    assert evaluation.upgrade_result(old) == {"features": "fashion_mnist_classifier", "kid": 0.1,
+                                              "frechet_classifier_distance": 642.0,
+                                              "frechet_classifier_distance_real_train_vs_test": 0.72}
+    inception = {"features": "inception_v3_pool", "fid": 12.0}
+    assert evaluation.upgrade_result(inception) == inception
 
 
 @pytest.mark.skipif(not HAS_FASHION_MNIST, reason="apt-get install dataset-fashion-mnist")

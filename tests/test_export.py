@@ -38,7 +38,7 @@ def exports(tmp_path_factory):
         to_output = (lambda x: np.clip((x + 1) / 2, 0, 1)) if len(data_shape) == 3 else (lambda x: x)
         expected[model] = {
             "path": path, "latent": latent, "image": len(data_shape) == 3,
-            "serving_default": to_output(np.asarray(gan.generator(latent, training=False))),
+            "serving_default": to_output(np.asarray(gan.sampling_generator(latent, training=False))),
             "sample": to_output(gan.generate(NUM_SAMPLES, seed=SAMPLE_SEED)),
         }
     return base, expected

@@ -123,7 +123,7 @@ DISTRIBUTED_CHECK = textwrap.dedent("""
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import ganzoo
-    options = dict(latent_dim=4, generator_units=(8,), discriminator_units=(8,), seed=3)
+    options = dict(latent_dim=4, generator_units=(8,), discriminator_units=(8,), seed=3, ema_decay=0.9)
     points = ganzoo.data.mixture("ring8").sample(8 * 5 * 2, seed=1)
     batches = tf.data.Dataset.from_tensor_slices(points).batch(8, drop_remainder=True)
     one = ganzoo.get("wgan_gp", data_shape=(2,), **options)
@@ -148,7 +148,8 @@ DISTRIBUTED_CHECK = textwrap.dedent("""
 
 def test_mirrored_strategy_on_two_devices_matches_one_device():
     """Two logical CPUs on one global batch make the same updates as one device (losses
-    averaged over the global batch, noise sliced per replica, optimisers built up front)."""
+    averaged over the global batch, noise sliced per replica, optimisers built up front, the
+    EMA generator averaged in cross-replica context)."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     result = subprocess.run([sys.executable, "-c", DISTRIBUTED_CHECK], capture_output=True, text=True,
                             env=env, timeout=300)

@@ -1,5 +1,6 @@
 """Every zoo model through the standard checks: build, train a few steps, .keras round trip."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -18,12 +19,12 @@ def test_model_trains_and_round_trips(name, data_shape, tmp_path):
 
 def test_list_models_names_and_describes_every_model():
     models = ganzoo.list_models()
-    assert set(models) == {"vanilla_gan", "dcgan", "wgan", "wgan_gp", "unrolled_gan"}
+    assert set(models) == {"vanilla_gan", "dcgan", "wgan", "wgan_gp", "unrolled_gan", "pacgan"}
     assert all(len(description) > 20 for description in models.values())
 
 
 def test_unknown_model_and_option_list_the_valid_ones():
-    with pytest.raises(ValueError, match="Registered models: dcgan, unrolled_gan"):
+    with pytest.raises(ValueError, match="Registered models: dcgan, pacgan, unrolled_gan"):
         ganzoo.get("dcgn", data_shape=(28, 28, 1))
     with pytest.raises(ValueError, match="Valid options: .*clip_value"):
         ganzoo.get("wgan", data_shape=(2,), n_critic=5)
@@ -51,6 +52,15 @@ def test_dcgan_28_matches_the_torch_reference_layer_for_layer():
     torch_discriminator = 1 * 64 * 16 + 64 * 128 * 16 + 2 * 128 + 128 * 1 * 49
     assert gan.generator.count_params() - 2 * (128 + 64) == torch_generator  # minus BN moving stats
     assert gan.discriminator.count_params() - 2 * 128 == torch_discriminator
+
+
+def test_batchnorm_is_set_as_the_pytorch_reference_sets_it():
+    # torch.nn.BatchNorm2d: momentum 0.1 (the new statistics' weight; Keras: 1 - 0.1) and eps 1e-5.
+    gan = ganzoo.get("dcgan", data_shape=(28, 28, 1), filters=4)
+    norms = [layer for network in (gan.generator, gan.discriminator) for layer in network.layers
+             if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(norms) == 3
+    assert all((layer.momentum, layer.epsilon) == (0.9, 1e-5) for layer in norms)
 
 
 def test_paper_defaults():

@@ -11,8 +11,11 @@ import tensorflow as tf
 import ganzoo
 
 # Every model of the zoo on the data it runs on: the mixtures (2-D points) and images.
-VECTOR_CASES = [(name, (2,)) for name in ("vanilla_gan", "wgan", "wgan_gp", "unrolled_gan")]
-IMAGE_CASES = [(name, (28, 28, 1)) for name in ("dcgan", "wgan", "wgan_gp", "unrolled_gan", "vanilla_gan")]
+VECTOR_CASES = [(name, (2,)) for name in ("vanilla_gan", "wgan", "wgan_gp", "unrolled_gan", "pacgan")]
+IMAGE_CASES = [(name, (28, 28, 1)) for name in ("dcgan", "wgan", "wgan_gp", "unrolled_gan", "vanilla_gan", "pacgan")]
+# Models checked with an EMA generator, so that training, saving, sampling and exporting
+# are checked through it too (the other models, without one).
+EMA_MODELS = ("pacgan", "dcgan")
 
 # Small versions of each model, so a step takes milliseconds on a CPU.
 SMALL_VECTOR_OPTIONS = {"latent_dim": 8, "generator_units": (16,), "discriminator_units": (16,)}
@@ -21,10 +24,13 @@ SMALL_IMAGE_OPTIONS = {"latent_dim": 8, "filters": 4}
 
 def small_options(name, data_shape):
     if len(data_shape) == 1:
-        return dict(SMALL_VECTOR_OPTIONS)
-    options = dict(SMALL_IMAGE_OPTIONS)
-    if name == "vanilla_gan":
+        options = dict(SMALL_VECTOR_OPTIONS)
+    elif name == "vanilla_gan":
         options = {"latent_dim": 8, "generator_units": (32,), "discriminator_units": (32,)}
+    else:
+        options = dict(SMALL_IMAGE_OPTIONS)
+    if name in EMA_MODELS:
+        options["ema_decay"] = 0.5
     return options
 
 

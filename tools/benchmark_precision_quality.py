@@ -6,7 +6,7 @@
 Each run is `ganzoo train --config dcgan_fashion_mnist` with `train.precision` set and the
 noise seed `model.seed` (weights start from a fresh random initialisation each run), then the
 Fréchet distance on the shipped Fashion-MNIST classifier's features of 10,000 samples against
-the 10,000 test images (`ganzoo evaluate --metrics fid`). bf16 passes when its distance lies
+the 10,000 test images (`ganzoo evaluate --metrics frechet_distance`). bf16 passes when its distance lies
 within (or below) the spread of the fp32 seeds. A finished run in --workdir is reused, as
 `ganzoo train` does. Writes benchmarks/precision_quality.json and .md.
 """
@@ -30,10 +30,11 @@ def train_and_score(workdir, precision, seed, epochs, num_samples):
     gan = training.train(experiment, run_dir)
     with open(os.path.join(run_dir, training.STATE_FILE)) as f:
         seconds = json.load(f)["wall_seconds"]
-    result = evaluation.evaluate(gan, experiment["data"], ["fid"], num_samples)
+    result = evaluation.evaluate(gan, experiment["data"], ["frechet_distance"], num_samples)
     return {"precision": precision, "seed": seed, "epochs": epochs, "train_wall_seconds": seconds,
-            "frechet_classifier_distance": round(result["fid"], 1),
-            "real_train_vs_test": round(result["fid_real_train_vs_test"], 3), "run_dir": run_dir}
+            "frechet_classifier_distance": round(result["frechet_classifier_distance"], 1),
+            "real_train_vs_test": round(result["frechet_classifier_distance_real_train_vs_test"], 3),
+            "run_dir": run_dir}
 
 
 def main():

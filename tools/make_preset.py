@@ -15,6 +15,8 @@ import tempfile
 
 from absl import app, flags
 
+from ganzoo.evaluation import frechet_key, upgrade_result
+
 flags.DEFINE_string("name", None, "Preset name (default: the run directory's name).")
 flags.DEFINE_string("description", None, "One line saying what the preset generates.")
 flags.DEFINE_bool("generator_only", False, "Ship the generator's weights only (smaller).")
@@ -27,7 +29,9 @@ REFERENCE_SEED, REFERENCE_SAMPLES = 0, 4
 def headline(evaluation):
     if "modes" in evaluation:
         return f"{evaluation['modes']} modes, {evaluation['high_quality_percent']:.1f}% high quality"
-    return f"FID {evaluation['fid']:.1f} ({evaluation['features']} features, {evaluation['num_samples']} samples)"
+    key = frechet_key(evaluation)
+    name = "FID" if key == "fid" else "Fréchet classifier distance"
+    return f"{name} {evaluation[key]:.1f} ({evaluation['features']} features, {evaluation['num_samples']} samples)"
 
 
 def main(argv):
@@ -44,7 +48,7 @@ def main(argv):
     name = FLAGS.name or os.path.basename(os.path.normpath(run_dir))
     gan = keras.models.load_model(os.path.join(run_dir, "model.keras"))
     read = lambda file: json.load(open(os.path.join(run_dir, file)))  # noqa: E731
-    evaluation = read("evaluation.json")
+    evaluation = upgrade_result(read("evaluation.json"))
     state = read("state.json")
     samples = gan.generate(REFERENCE_SAMPLES, seed=REFERENCE_SEED)
     metadata = {

@@ -1,4 +1,4 @@
-"""Trains the Fashion-MNIST classifier ganzoo ships for FID and mode counting, and records it.
+"""Trains the Fashion-MNIST classifier ganzoo ships for the Fréchet classifier distance and mode counting, and records it.
 
     python tools/train_eval_classifier.py [--epochs 8]
 

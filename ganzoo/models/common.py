@@ -14,10 +14,12 @@ def rmsprop(learning_rate):
 
 
 def build_networks(data_shape, architecture, latent_dim, generator_units, discriminator_units,
-                   filters, critic_normalization="batch"):
+                   filters, critic_normalization="batch", pack=1, generator_batch_norm=False):
     """(generator, discriminator) for `architecture` "mlp", "dcgan", or "auto" (dcgan for
     images, mlp for vectors). Unset sizes take defaults for the data: the unrolled GAN
-    paper's mixture MLPs (Metz et al. 2017, App. A) for vectors, wider MLPs for images."""
+    paper's mixture MLPs (Metz et al. 2017, App. A) for vectors, wider MLPs for images.
+    `pack` > 1 makes the discriminator judge packs of that many examples (PacGAN);
+    `generator_batch_norm` puts BatchNorm in the MLP generator's hidden layers."""
     images = networks.is_image_shape(data_shape)
     if architecture == "auto":
         architecture = "dcgan" if images else "mlp"
@@ -28,10 +30,10 @@ def build_networks(data_shape, architecture, latent_dim, generator_units, discri
                 f"got {data_shape}. Use architecture='mlp' (or vanilla_gan) for vectors."
             )
         return (networks.dcgan_generator(latent_dim or 100, data_shape, filters),
-                networks.dcgan_discriminator(data_shape, filters, critic_normalization))
+                networks.dcgan_discriminator(data_shape, filters, critic_normalization, pack=pack))
     if architecture == "mlp":
         default_g, default_d = ((256, 512, 1024), (512, 256)) if images else ((128, 128), (128,))
         return (networks.mlp_generator(latent_dim or (100 if images else 256), data_shape,
-                                       tuple(generator_units or default_g)),
-                networks.mlp_discriminator(data_shape, tuple(discriminator_units or default_d)))
+                                       tuple(generator_units or default_g), batch_norm=generator_batch_norm),
+                networks.mlp_discriminator(data_shape, tuple(discriminator_units or default_d), pack=pack))
     raise ValueError(f"Unknown architecture {architecture!r}; valid: auto, mlp, dcgan.")

@@ -6,7 +6,7 @@ from ganzoo.registry import register
 
 
 @register("dcgan")
-def dcgan(data_shape, latent_dim=100, filters=64, objective="non_saturating", seed=None):
+def dcgan(data_shape, latent_dim=100, filters=64, objective="non_saturating", seed=None, ema_decay=None):
     """Radford et al. 2016: convolutional generator and discriminator, for 28x28, 32x32, 64x64 images.
 
     The PyTorch DCGAN tutorial's networks (nz 100, ngf = ndf = `filters` = 64, kernel 4,
@@ -18,6 +18,6 @@ def dcgan(data_shape, latent_dim=100, filters=64, objective="non_saturating", se
     """
     generator, discriminator = build_networks(
         data_shape, "dcgan", latent_dim, None, None, filters, critic_normalization="batch")
-    return GAN(generator, discriminator, objective=objective, seed=seed,
+    return GAN(generator, discriminator, objective=objective, seed=seed, ema_decay=ema_decay,
                default_optimizers={"discriminator": adam(2e-4), "generator": adam(2e-4)},
                name="dcgan")

@@ -113,7 +113,7 @@ class UnrolledGAN(GAN):
 @register("unrolled_gan")
 def unrolled_gan(data_shape, unroll_steps=5, second_order=True, objective="minimax",
                  architecture="auto", latent_dim=None, generator_units=None, discriminator_units=None,
-                 filters=64, d_learning_rate=1e-4, g_learning_rate=1e-3, seed=None):
+                 filters=64, d_learning_rate=1e-4, g_learning_rate=1e-3, seed=None, ema_decay=None):
     """Metz et al. 2017: generator trained against the discriminator unrolled K steps ahead.
 
     Defaults from the paper's mixture experiments: K = 5, the gradient flowing through the
@@ -127,6 +127,6 @@ def unrolled_gan(data_shape, unroll_steps=5, second_order=True, objective="minim
     generator, discriminator = build_networks(data_shape, architecture, latent_dim, generator_units,
                                               discriminator_units, filters)
     return UnrolledGAN(generator, discriminator, objective=objective, unroll_steps=unroll_steps,
-                       second_order=second_order, seed=seed,
+                       second_order=second_order, seed=seed, ema_decay=ema_decay,
                        default_optimizers={"discriminator": adam(d_learning_rate), "generator": adam(g_learning_rate)},
                        name="unrolled_gan")
