@@ -19,6 +19,17 @@ One step = one generator update together with the discriminator updates that pre
 Real data is fixed, so no input pipeline is measured: one random batch in [-1, 1] for dcgan,
 8 ring8 minibatches drawn once and cycled for the mixtures. Only the --steps steps after
 --warmup are timed; each step ends with .item() on its losses. Prints one JSON line.
+
+Quality anchor (`--train-epochs`): the DCGAN tutorial's training loop on Fashion-MNIST,
+
+    python tools/torch_reference.py --model dcgan --train-epochs 20 --samples-out torch_dcgan_epoch{epoch}.npy
+    ganzoo evaluate --samples torch_dcgan_epoch20.npy --data fashion_mnist
+
+the tutorial's weights_init (N(0, 0.02); BatchNorm weights N(1, 0.02)), minibatches of --batch
+shuffled every epoch, each iteration one D update on a real batch and a fresh fake and one G
+update on that same fake (non-saturating BCE), Adam 2e-4 (0.5, 0.999); then 10,000 samples
+drawn in eval mode (BatchNorm on its running statistics, as ganzoo samples), saved as NHWC
+float32 in [-1, 1] for ganzoo's evaluation to score by the same code as ganzoo's models.
 """
 
 import argparse
@@ -26,6 +37,7 @@ import contextlib
 import itertools
 import json
 import math
+import os
 import time
 
 import torch
@@ -225,6 +237,76 @@ def make_step(args, autocast):
     return step
 
 
+def fashion_mnist_images(data_dir=None):
+    """The 60,000 training images as float32 [N, 1, 28, 28] in [-1, 1] (ganzoo finds the files)."""
+    from ganzoo.data import fashion_mnist_arrays  # reads the IDX files with NumPy alone
+
+    images, _ = fashion_mnist_arrays("train", data_dir)
+    return torch.from_numpy(images.astype("float32") / 127.5 - 1.0)[:, None]
+
+
+def tutorial_weights_init(module):
+    """The DCGAN tutorial's initialisation."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+def train_tutorial(args, autocast):
+    """The DCGAN tutorial's loop for --train-epochs on Fashion-MNIST; saves --num-samples samples
+    after the last epoch and after each of --sample-epochs."""
+    real_images = fashion_mnist_images(args.data_dir)
+    generator, discriminator = dcgan_generator(28, 100, args.filters), dcgan_discriminator(28, args.filters)
+    generator.apply(tutorial_weights_init)
+    discriminator.apply(tutorial_weights_init)
+    opt_g = torch.optim.Adam(generator.parameters(), 2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(discriminator.parameters(), 2e-4, betas=(0.5, 0.999))
+    bce = nn.BCEWithLogitsLoss()
+    start = time.perf_counter()
+    for epoch in range(args.train_epochs):
+        order = torch.randperm(len(real_images))
+        for first in range(0, len(order) - args.batch + 1, args.batch):
+            real = real_images[order[first:first + args.batch]]
+            ones, zeros = torch.ones(len(real), 1), torch.zeros(len(real), 1)
+            with autocast():
+                fake = generator(torch.randn(len(real), 100, 1, 1))
+                d_loss = (bce(upcast(discriminator(real)), ones)
+                          + bce(upcast(discriminator(fake.detach())), zeros))
+            opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            opt_d.step()
+            with autocast():
+                g_loss = bce(upcast(discriminator(fake)), ones)
+            opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
+            opt_g.step()
+        print(json.dumps({"epoch": epoch + 1, "d_loss": round(d_loss.item(), 4), "g_loss": round(g_loss.item(), 4),
+                          "seconds": round(time.perf_counter() - start, 1)}), flush=True)
+        if epoch + 1 in args.sample_epochs or epoch + 1 == args.train_epochs:
+            save_samples(generator, args, epoch + 1, autocast)
+    return {"framework": "torch", "version": torch.__version__, "model": "dcgan", "size": 28,
+            "filters": args.filters, "batch": args.batch, "epochs": args.train_epochs,
+            "precision": args.precision, "wall_seconds": round(time.perf_counter() - start, 1),
+            "samples": args.samples_out.format(epoch=args.train_epochs), "num_samples": args.num_samples}
+
+
+def save_samples(generator, args, epoch, autocast):
+    """--num-samples samples in eval mode, NHWC float32 in [-1, 1], written atomically."""
+    import numpy as np
+
+    generator.eval()
+    with torch.no_grad(), autocast():
+        samples = torch.cat([upcast(generator(torch.randn(500, 100, 1, 1)))
+                             for _ in range(args.num_samples // 500)])
+    generator.train()
+    path = args.samples_out.format(epoch=epoch)
+    temporary = path + ".partial.npy"
+    np.save(temporary, samples.permute(0, 2, 3, 1).numpy().astype("float32"))
+    os.replace(temporary, path)
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", choices=("dcgan", *MIXTURE_MODELS), default="dcgan")
@@ -236,7 +318,18 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: torch's default)")
     parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
     parser.add_argument("--unroll-steps", type=int, default=5, help="unrolled_gan's K")
+    parser.add_argument("--train-epochs", type=int, default=0,
+                        help="train DCGAN-28 on Fashion-MNIST this many epochs (the tutorial's loop)")
+    parser.add_argument("--samples-out", default="torch_dcgan_epoch{epoch}.npy",
+                        help="--train-epochs: samples file; {epoch} is replaced by the epoch")
+    parser.add_argument("--sample-epochs", default="", help="--train-epochs: also save samples after these epochs (1,5,...)")
+    parser.add_argument("--num-samples", type=int, default=10_000, help="--train-epochs: samples to save")
+    parser.add_argument("--data-dir", default=None, help="--train-epochs: the Fashion-MNIST IDX files")
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.train_epochs and (args.model != "dcgan" or args.size != 28):
+        parser.error("--train-epochs trains --model dcgan --size 28 only")
+    args.sample_epochs = {int(e) for e in args.sample_epochs.split(",") if e}
     if args.steps < 1:
         parser.error("--steps must be at least 1")
     if args.batch is None:
@@ -248,11 +341,14 @@ def main(argv=None):
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
+    torch.manual_seed(args.seed)
     if args.precision == "bf16":
         autocast = lambda: torch.autocast("cpu", dtype=torch.bfloat16)  # noqa: E731
     else:
         autocast = contextlib.nullcontext
+    if args.train_epochs:
+        print(json.dumps(train_tutorial(args, autocast)))
+        return
     step = make_step(args, autocast)
     for index in range(args.warmup + args.steps):
         if index == args.warmup:
