@@ -1,7 +1,7 @@
 """The `ganzoo` command.
 
     ganzoo train [--config NAME_OR_FILE] [--workdir DIR] [--set section.key=value ...]
-    ganzoo sample RUN_DIR_OR_KERAS_FILE [--num-samples N] [--seed S] [--out FILE.png]
+    ganzoo sample RUN_DIR_OR_KERAS_FILE | --preset NAME [--num-samples N] [--seed S] [--out FILE.png]
     ganzoo export RUN_DIR_OR_KERAS_FILE [--out exports] [--name NAME] [--version N] [--overwrite]
     ganzoo evaluate RUN_DIR_OR_KERAS_FILE [--data NAME] [--metrics frechet_distance,kid,...] [--num-samples N]
     ganzoo evaluate --samples SAMPLES.npy --data NAME --out FILE.json
@@ -55,12 +55,21 @@ def train(args):
 def sample(args):
     import keras
 
-    import ganzoo  # noqa: F401  (registers the GAN classes for loading)
+    import ganzoo
     from ganzoo.callbacks import sample_picture, write_png
 
-    gan = keras.models.load_model(_model_path(args.model))
+    if (args.model is None) == (args.preset is None):
+        raise ValueError("Say what to sample: a run directory or .keras file, or --preset NAME.")
+    if args.preset is not None:
+        gan = ganzoo.load_preset(args.preset)
+        dataset = gan.preset_metadata.get("dataset")
+    else:
+        model_path = _model_path(args.model)
+        gan, dataset = keras.models.load_model(model_path), (_run_config(model_path) or {}).get("data", {}).get("name")
     samples = gan.generate(args.num_samples, seed=args.seed)
-    write_png(args.out, sample_picture(samples))
+    # Mixture samples are drawn over their true centres.
+    centers = ganzoo.data.mixture(dataset).centers if dataset in ganzoo.data.MIXTURES else None
+    write_png(args.out, sample_picture(samples, centers))
     print(f"ganzoo: wrote {args.num_samples} samples of {gan.name} to {args.out}")
 
 
@@ -162,8 +171,9 @@ def main(argv=None):
                    help="override a config value, e.g. --set train.epochs=2")
     p.set_defaults(run=train)
 
-    p = commands.add_parser("sample", help="draw samples from a trained model into a PNG")
-    p.add_argument("model", help="run directory or .keras file")
+    p = commands.add_parser("sample", help="draw samples from a trained model or a preset into a PNG")
+    p.add_argument("model", nargs="?", help="run directory or .keras file")
+    p.add_argument("--preset", help="a preset instead: a name, folder, archive or URL")
     p.add_argument("--num-samples", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="samples.png")

@@ -11,6 +11,7 @@ import threading
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import ganzoo
 from ganzoo import presets
@@ -159,3 +160,10 @@ def test_presets_cli(archive, capsys, monkeypatch, tmp_path):
     assert presets.cache_dir() in capsys.readouterr().out
     assert cli.main(["presets", "show", "tiny"]) == 0
     assert '"contents": "gan"' in capsys.readouterr().out
+    # `ganzoo sample --preset` draws the preset's samples: the same images as load_preset's generate.
+    from ganzoo.callbacks import sample_picture
+
+    assert cli.main(["sample", "--preset", "tiny", "--num-samples", "4", "--seed", "3", "--out", str(tmp_path / "s.png")]) == 0
+    drawn = tf.io.decode_png(tf.io.read_file(str(tmp_path / "s.png"))).numpy()
+    expected = sample_picture(ganzoo.load_preset("tiny").generate(4, seed=3))
+    np.testing.assert_allclose(drawn.astype(int)[..., :expected.shape[-1]], np.asarray(expected).astype(int), atol=1)
