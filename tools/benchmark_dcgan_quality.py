@@ -14,13 +14,15 @@ ganzoo's Fashion-MNIST classifier features, 10,000 samples against the 10,000 te
   ε 1e-3) instead of the PyTorch reference's (0.9, 1e-5) that ganzoo's networks now use, trained
   --bn-epochs and compared with the main run's stage at that epoch.
 
-Every stage's scores are cached in the work directories, so an interrupted benchmark resumes.
+Every stage's scores are cached in the work directories (and each stage's model kept as
+model_epochNNN.keras), so an interrupted benchmark resumes.
 Writes benchmarks/dcgan_quality.json and .md. --no-torch / --no-bn skip those parts.
 """
 
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -59,6 +61,8 @@ def ganzoo_stage(workdir, epochs, num_samples, overrides=()):
             raise RuntimeError(f"{workdir} is past epoch {epochs}; its stages must be scored in order.")
         with open(os.path.join(workdir, training.STATE_FILE)) as f:
             seconds = json.load(f)["wall_seconds"]
+        # Each stage's model is kept, so a preset can come from the best stage, not only the last.
+        shutil.copyfile(os.path.join(workdir, training.MODEL_FILE), os.path.join(workdir, f"model_epoch{epochs:03d}.keras"))
         ema, floor = distance(gan, num_samples)
         raw, _ = distance(gan, num_samples, use_ema=False)
         return {"epochs": epochs, "ema": ema, "raw": raw, "real_train_vs_test": floor,
@@ -118,8 +122,11 @@ def write_report(report, out):
                       f"ε 1e-5; ganzoo's now) {bn['pytorch_settings']['ema']} (EMA) / {bn['pytorch_settings']['raw']} "
                       f"(raw); Keras's defaults (0.99, 1e-3) {bn['keras_defaults']['ema']} (EMA) / "
                       f"{bn['keras_defaults']['raw']} (raw)."]
+    from ganzoo import precision
+
+    setting = report["ganzoo"][0]["precision"]
     lines += ["", "ganzoo trains `configs/dcgan_fashion_mnist.py` (64 filters, batch 64, Adam 2e-4 β1 0.5, "
-              f"precision {report['ganzoo'][0]['precision']}, EMA decay 0.999); the reference is "
+              f"precision {setting} = {precision.resolve(setting)} here, EMA decay 0.999); the reference is "
               "`tools/torch_reference.py --train-epochs` (the same networks, the tutorial's initialisation and loop). "
               "Wall times: two trainings shared the machine's two cores."]
     with open(os.path.join(out, "dcgan_quality.md"), "w") as f:

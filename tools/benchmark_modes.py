@@ -119,9 +119,11 @@ def summarize(runs):
     return summary
 
 
-def target_check(summary, mixture, steps):
-    """The best variant at `steps` on `mixture`, and whether it meets the target."""
-    rows = [row for row in summary.values() if row["mixture"] == mixture and row["generator_steps"] == steps]
+def target_check(summary, mixture, budgets):
+    """The best variant at its budget (`budgets`: variant -> steps) on `mixture`, and whether
+    it meets the target."""
+    rows = [row for row in summary.values()
+            if row["mixture"] == mixture and row["generator_steps"] == budgets.get(row["variant"])]
     if not rows:
         return None
     best = max(rows, key=lambda r: (r["modes"][0], r["high_quality_percent"][0]))
@@ -133,30 +135,29 @@ def target_check(summary, mixture, steps):
             "seeds": best["seeds"], "target": target, "met": met}
 
 
-def write_table(summary, papers, steps, command, path):
+def write_table(summary, papers, budgets, command, path):
+    """budgets: mixture -> variant -> the generator updates this command ran it for."""
     fmt = lambda ms, digits=1: "–" if ms is None else f"{ms[0]:.{digits}f} ± {ms[1]:.{digits}f}"  # noqa: E731
     lines = ["# Mode coverage on ring8 and grid25", "",
              f"`{command}`: every model under one protocol (`ganzoo.config.mixture_experiment`: minibatch 512, "
              "100,000 training points, G and D 3 x 128, latent 16, learning rates decaying to 0 over the run); "
-             f"generator updates: ring8 {steps['ring8']:,}, grid25 {steps['grid25']:,} (the first release's table: "
+             "generator updates as the command sets them (the first release's table: "
              f"{BASELINE_STEPS:,}). 2,500 samples scored; mean ± std over seeds (std over seeds, not the standard "
              "error PacGAN reports). Each run on one CPU thread; wall times are upper bounds (two runs shared the "
-             "two cores).", "",
+             "two cores). Each model appears at every budget it was run for; the targets are checked at this "
+             "command's budgets.", "",
              "| model | updates | ring8 modes (of 8) | ring8 % high quality | ring8 KL | grid25 modes (of 25) | "
              "grid25 % high quality | grid25 KL | runs with every mode (ring8, grid25) | s per run (ring8, grid25) |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for variant in VARIANTS:
-        for budget in ("new", "baseline"):
-            cells = {m: summary.get(f"{variant}/{m}/{steps[m] if budget == 'new' else BASELINE_STEPS}")
-                     for m in MIXTURES}
-            ring, grid = cells["ring8"], cells["grid25"]
-            if not ring and not grid:
-                continue
+        run_budgets = sorted({row["generator_steps"] for row in summary.values() if row["variant"] == variant},
+                             reverse=True)
+        for budget in run_budgets:
+            ring, grid = (summary.get(f"{variant}/{m}/{budget}") for m in MIXTURES)
             cell = lambda s, key, digits=1: fmt(s[key], digits) if s else "–"  # noqa: E731
             count = lambda s: f"{s['all_modes_runs']}/{s['seeds']}" if s else "–"  # noqa: E731
             wall = lambda s: f"{s['wall_seconds_per_run']:.0f}" if s else "–"  # noqa: E731
-            updates = (f"{steps['ring8']:,} / {steps['grid25']:,}" if budget == "new" else f"{BASELINE_STEPS:,}")
-            lines.append(f"| ganzoo {variant} | {updates} | {cell(ring, 'modes')} | {cell(ring, 'high_quality_percent')} | "
+            lines.append(f"| ganzoo {variant} | {budget:,} | {cell(ring, 'modes')} | {cell(ring, 'high_quality_percent')} | "
                          f"{cell(ring, 'kl', 2)} | {cell(grid, 'modes')} | {cell(grid, 'high_quality_percent')} | "
                          f"{cell(grid, 'kl', 2)} | {count(ring)}, {count(grid)} | {wall(ring)}, {wall(grid)} |")
     veegan, pacgan, gdpp = papers["veegan_table1"], papers["pacgan_table1"], papers["gdpp_table1"]
@@ -172,7 +173,7 @@ def write_table(summary, papers, steps, command, path):
     lines += ["", "Targets (issue 9), for the best ganzoo model, mean over seeds: ring8 8.0 modes on every seed with "
               ">= 97% high quality; grid25 >= 24.9 modes with >= 95% high quality."]
     for mixture in MIXTURES:
-        check = target_check(summary, mixture, steps[mixture])
+        check = target_check(summary, mixture, budgets[mixture])
         if check:
             lines.append(f"- {mixture}: best is {check['best']}, {check['modes']:.2f} modes, "
                          f"{check['high_quality_percent']:.1f}% high quality, every mode on {check['all_modes_runs']} "
@@ -187,12 +188,16 @@ def write_table(summary, papers, steps, command, path):
     return lines
 
 
-def parse_steps(text):
+def parse_steps(text, variant_text, variants):
+    """mixture -> variant -> generator updates, from --steps and --variant-steps."""
     steps = dict(item.split("=") for item in text.split(","))
-    unknown = set(steps) - set(MIXTURES)
-    if unknown or set(steps) != set(MIXTURES):
+    if set(steps) != set(MIXTURES):
         raise SystemExit(f"--steps needs one budget per mixture ({', '.join(MIXTURES)}), e.g. ring8=20000,grid25=20000")
-    return {mixture: int(value) for mixture, value in steps.items()}
+    overrides = dict(item.split("=") for item in variant_text.split(",")) if variant_text else {}
+    unknown = set(overrides) - set(VARIANTS)
+    if unknown:
+        raise SystemExit(f"Unknown variant(s) in --variant-steps: {', '.join(sorted(unknown))}.")
+    return {m: {v: int(overrides.get(v, steps[m])) for v in variants} for m in MIXTURES}
 
 
 def main():
@@ -201,6 +206,7 @@ def main():
     parser.add_argument("--variants", default=",".join(DEFAULT_VARIANTS), help=f"of {', '.join(VARIANTS)}")
     parser.add_argument("--mixtures", default=",".join(MIXTURES))
     parser.add_argument("--steps", default="ring8=20000,grid25=20000", help="generator updates per mixture")
+    parser.add_argument("--variant-steps", default="", help="per-variant budgets overriding --steps, e.g. wgan=10000")
     parser.add_argument("--workers", type=int, default=2, help="runs at a time (one CPU thread each)")
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks"))
     parser.add_argument("--run-one", nargs=4, metavar=("VARIANT", "MIXTURE", "STEPS", "SEED"), help=argparse.SUPPRESS)
@@ -216,12 +222,12 @@ def main():
         write_json(run_path(runs_dir, variant, mixture, steps, seed), result)
         return
 
-    steps = parse_steps(args.steps)
-    unknown = set(args.variants.split(",")) - set(VARIANTS)
+    variants = args.variants.split(",")
+    unknown = set(variants) - set(VARIANTS)
     if unknown:
         raise SystemExit(f"Unknown variant(s) {', '.join(sorted(unknown))}; valid: {', '.join(VARIANTS)}.")
-    jobs = [(v, m, steps[m], s) for s in range(args.seeds) for m in args.mixtures.split(",")
-            for v in args.variants.split(",")]
+    budgets = parse_steps(args.steps, args.variant_steps, variants)
+    jobs = [(v, m, budgets[m][v], s) for s in range(args.seeds) for m in args.mixtures.split(",") for v in variants]
     todo = [j for j in jobs if not os.path.exists(run_path(runs_dir, *j))]
     print(f"{len(jobs)} runs, {len(jobs) - len(todo)} already done", flush=True)
 
@@ -243,14 +249,14 @@ def main():
     with open(PAPER_TABLES) as f:
         papers = json.load(f)
     command = " ".join(["python", "tools/benchmark_modes.py"] + sys.argv[1:])
-    report = {"command": command, "protocol": papers["mixtures_protocol"], "steps": steps, "seeds": args.seeds,
-              "summary": summary, "targets": [target_check(summary, m, steps[m]) for m in MIXTURES],
+    report = {"command": command, "protocol": papers["mixtures_protocol"], "budgets": budgets, "seeds": args.seeds,
+              "summary": summary, "targets": [target_check(summary, m, budgets[m]) for m in MIXTURES],
               "runs": runs,
               "papers": {key: papers[key] for key in ("veegan_table1", "pacgan_table1", "gdpp_table1")}}
     from ganzoo.training import write_json
 
     write_json(os.path.join(args.out, "modes.json"), report)
-    print("\n".join(write_table(summary, papers, steps, command, os.path.join(args.out, "modes.md"))))
+    print("\n".join(write_table(summary, papers, budgets, command, os.path.join(args.out, "modes.md"))))
 
 
 if __name__ == "__main__":
