@@ -99,3 +99,23 @@ def inner_optimizer(optimizer):
 def at_least_float32(x):
     """`x` cast to float32 if it is bfloat16 or float16 (float64, as in exact tests, stays)."""
     return ops.cast(x, "float32") if keras.backend.standardize_dtype(x.dtype) in ("bfloat16", "float16") else x
+
+
+def float32_config(config):
+    """A serialized model's config with every mixed dtype policy replaced by float32."""
+    if isinstance(config, dict):
+        if config.get("class_name") == "DTypePolicy" and config.get("config", {}).get("name") in PRECISIONS[1:]:
+            return {**config, "config": {**config["config"], "name": "float32"}}
+        return {key: float32_config(value) for key, value in config.items()}
+    if isinstance(config, list):
+        return [float32_config(value) for value in config]
+    return config
+
+
+def as_float32(model):
+    """An uncompiled copy of `model` computing in float32, with its weights (variables are
+    float32 under every policy). Presets ship so: bfloat16 kernels differ between CPUs, while
+    float32 samples come out the same wherever they are drawn."""
+    copy = keras.saving.deserialize_keras_object(float32_config(keras.saving.serialize_keras_object(model)))
+    copy.set_weights(model.get_weights())
+    return copy
