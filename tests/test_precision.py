@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import ganzoo
-from ganzoo import cli, config
+from ganzoo import cli, config, precision
 from zoo_checks import (IMAGE_CASES, VECTOR_CASES, check_round_trip, check_trains, real_batches,
                         run_tensorflow_only, small_options)
 
@@ -135,8 +135,6 @@ def test_precision_config_key_selects_the_policy(tmp_path):
 
 
 def test_auto_precision_is_bfloat16_only_where_the_cpu_computes_it(monkeypatch):
-    from ganzoo import precision
-
     if tf_has_gpu():
         pytest.skip("auto keeps float32 on GPUs")
     monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2", "avx512f", "amx_bf16"})
@@ -153,3 +151,17 @@ def tf_has_gpu():
     import tensorflow as tf
 
     return bool(tf.config.list_physical_devices("GPU"))
+
+
+def test_as_float32_copies_a_mixed_precision_gan_to_float32():
+    gan = ganzoo.get("dcgan", data_shape=(28, 28, 1), seed=1, precision="mixed_bfloat16",
+                     **small_options("dcgan", (28, 28, 1)))
+    copy = precision.as_float32(gan)
+    networks = (copy.generator, copy.discriminator, copy.ema_generator)
+    assert copy.dtype_policy.name == "float32"
+    assert {layer.dtype_policy.name for network in networks for layer in network.layers} == {"float32"}
+    for a, b in zip(gan.get_weights(), copy.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    # The same network, computed in float32 instead of bfloat16 (~3 significant digits).
+    np.testing.assert_allclose(copy.generate(4, seed=0), gan.generate(4, seed=0), atol=0.05)
+    assert gan.dtype_policy.name == "mixed_bfloat16"  # the original is untouched
