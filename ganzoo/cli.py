@@ -102,6 +102,8 @@ def evaluate(args):
     if args.samples is not None:  # samples made elsewhere, e.g. tools/torch_reference.py
         import numpy as np
 
+        if args.raw_generator:
+            raise ValueError("--raw-generator chooses a model's generator; --samples are scored as they are.")
         if not args.data or not args.out:
             raise ValueError("--samples needs --data NAME (what to compare with) and --out FILE.json.")
         if not os.path.isfile(args.samples):
@@ -119,8 +121,6 @@ def evaluate(args):
         source, origin = keras.models.load_model(model_path), {"model": model_path}
     result = evaluation.evaluate(source, data, args.metrics.split(",") if args.metrics else None,
                                  args.num_samples, args.features, args.seed, use_ema=not args.raw_generator)
-    if args.raw_generator:
-        result["generator"] = "raw (--raw-generator)"
     result = {**origin, "data": data["name"], **result}
     out = args.out or os.path.join(os.path.dirname(model_path), "evaluation.json")
     write_json(out, result)

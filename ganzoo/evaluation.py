@@ -65,7 +65,7 @@ def generated_batches(gan, num_samples, seed, batch_size=500, use_ema=True):
     if isinstance(gan, np.ndarray):
         if len(gan) < num_samples:
             raise ValueError(f"{num_samples} samples asked for, but the array holds {len(gan)}; "
-                             f"pass num_samples <= {len(gan)}.")
+                             f"ask for at most {len(gan)} (--num-samples).")
         for start in range(0, num_samples, batch_size):
             yield gan[start:start + batch_size]
         return
@@ -87,6 +87,11 @@ def evaluate(gan, data, metric_names=None, num_samples=None, features="auto", se
     samples_given = isinstance(gan, np.ndarray)
     data_shape = gan.shape[1:] if samples_given else gan.data_shape
     metric_names = [METRIC_ALIASES.get(m, m) for m in metric_names] if metric_names else None
+    # What was scored, recorded with the result.
+    if samples_given:
+        source = "sample array"
+    else:
+        source = "ema_generator" if use_ema and gan.ema_generator is not None else "generator"
     if name in data_lib.MIXTURES:
         unknown = set(metric_names or MIXTURE_METRICS) - set(MIXTURE_METRICS)
         if unknown:
@@ -95,7 +100,7 @@ def evaluate(gan, data, metric_names=None, num_samples=None, features="auto", se
         samples = np.concatenate(list(generated_batches(gan, num_samples, seed, use_ema=use_ema)))
         result = metrics.mode_coverage(samples, data_lib.mixture(name))
         return {"protocol": f"{name}: {num_samples} samples, high quality within 3 std of the nearest centre",
-                "num_samples": num_samples, **result}
+                "num_samples": num_samples, "scored": source, **result}
 
     metric_names = tuple(metric_names or IMAGE_METRICS)
     unknown = set(metric_names) - set(IMAGE_METRICS)
@@ -111,7 +116,7 @@ def evaluate(gan, data, metric_names=None, num_samples=None, features="auto", se
     fake = np.concatenate(fake_features)
     real = metrics.extract_features(extractor.features, real_batches(data, num_samples))
     result = {"protocol": f"{num_samples} generated vs {len(real)} real test images, {feature_name} features",
-              "num_samples": num_samples, "features": feature_name}
+              "num_samples": num_samples, "scored": source, "features": feature_name}
     if "frechet_distance" in metric_names:
         key = frechet_key(result)
         result[key] = metrics.frechet_distance(real, fake)

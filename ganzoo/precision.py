@@ -116,6 +116,8 @@ def as_float32(model):
     """An uncompiled copy of `model` computing in float32, with its weights (variables are
     float32 under every policy). Presets ship so: bfloat16 kernels differ between CPUs, while
     float32 samples come out the same wherever they are drawn."""
-    copy = keras.saving.deserialize_keras_object(float32_config(keras.saving.serialize_keras_object(model)))
+    config = keras.saving.serialize_keras_object(model)
+    config.pop("compile_config", None)  # a mixed_float16 model's loss scaling has no place in float32
+    copy = keras.saving.deserialize_keras_object(float32_config(config))
     copy.set_weights(model.get_weights())
     return copy

@@ -70,3 +70,13 @@ def test_paper_defaults_and_any_objective():
     history = critic.fit(tf.data.Dataset.from_tensor_slices(points).batch(8, drop_remainder=True), verbose=0)
     assert np.isfinite(history.history["gradient_penalty"][-1])
     assert int(critic.d_optimizer.iterations) == 2 * int(critic.g_optimizer.iterations) == 4
+
+
+def test_an_image_critic_with_a_penalty_uses_layer_normalization():
+    critic = ganzoo.get("pacgan", (28, 28, 1), filters=4, objective="wasserstein", gradient_penalty_weight=10.0)
+    kinds = {type(layer).__name__ for layer in critic.discriminator.layers}
+    assert "LayerNormalization" in kinds and not any("BatchNormalization" in kind for kind in kinds)
+    assert any("BatchNormalization" in type(layer).__name__
+               for layer in ganzoo.get("pacgan", (28, 28, 1), filters=4).discriminator.layers)
+    with pytest.raises(ValueError, match="must not use BatchNorm"):
+        ganzoo.get("pacgan", (28, 28, 1), gradient_penalty_weight=10.0, critic_normalization="batch")

@@ -165,3 +165,11 @@ def test_as_float32_copies_a_mixed_precision_gan_to_float32():
     # The same network, computed in float32 instead of bfloat16 (~3 significant digits).
     np.testing.assert_allclose(copy.generate(4, seed=0), gan.generate(4, seed=0), atol=0.05)
     assert gan.dtype_policy.name == "mixed_bfloat16"  # the original is untouched
+
+    # A compiled mixed_float16 GAN (loss-scaled optimisers) copies to an uncompiled float32 one.
+    half = ganzoo.get("vanilla_gan", data_shape=(2,), seed=1, precision="mixed_float16",
+                      **small_options("vanilla_gan", (2,)))
+    half.compile()
+    copy = precision.as_float32(half)
+    assert copy.dtype_policy.name == "float32" and copy.d_optimizer is None
+    np.testing.assert_allclose(copy.generate(4, seed=0), half.generate(4, seed=0), atol=0.05)

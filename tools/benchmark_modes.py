@@ -194,6 +194,8 @@ def parse_steps(text, variant_text, variants):
     if set(steps) != set(MIXTURES):
         raise SystemExit(f"--steps needs one budget per mixture ({', '.join(MIXTURES)}), e.g. ring8=20000,grid25=20000")
     overrides = dict(item.split("=") for item in variant_text.split(",")) if variant_text else {}
+    if any(int(value) % 200 for value in [*steps.values(), *overrides.values()]):
+        raise SystemExit("Budgets are counted in epochs of 200 generator updates: give multiples of 200.")
     unknown = set(overrides) - set(VARIANTS)
     if unknown:
         raise SystemExit(f"Unknown variant(s) in --variant-steps: {', '.join(sorted(unknown))}.")
@@ -242,7 +244,7 @@ def main():
             print(f"[{done}/{len(todo)}] {job[0]} {job[1]} {job[2]} updates seed {job[3]}: {status}", flush=True)
 
     runs = []
-    for name in sorted(os.listdir(runs_dir)):
+    for name in sorted(n for n in os.listdir(runs_dir) if n.endswith(".json")):  # not a killed run's .tmp
         with open(os.path.join(runs_dir, name)) as f:
             runs.append(json.load(f))
     summary = summarize(runs)

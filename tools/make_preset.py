@@ -82,7 +82,7 @@ def main(argv):
         "training": {"epochs": epochs,
                      "generator_steps": int(trained.g_optimizer.iterations.numpy()),
                      "discriminator_steps": int(trained.d_optimizer.iterations.numpy()),
-                     "precision": precision.resolve(config["train"].get("precision", "float32")),
+                     "precision": trained.dtype_policy.name,
                      "wall_seconds": seconds},
         "precision": "float32",
         "metrics": evaluation,

@@ -23,7 +23,7 @@ Real data is fixed, so no input pipeline is measured: one random batch in [-1, 1
 Quality anchor (`--train-epochs`): the DCGAN tutorial's training loop on Fashion-MNIST,
 
     python tools/torch_reference.py --model dcgan --train-epochs 20 --samples-out torch_dcgan_epoch{epoch}.npy
-    ganzoo evaluate --samples torch_dcgan_epoch20.npy --data fashion_mnist
+    ganzoo evaluate --samples torch_dcgan_epoch20.npy --data fashion_mnist --out torch_dcgan_epoch20.json
 
 the tutorial's weights_init (N(0, 0.02); BatchNorm weights N(1, 0.02)), minibatches of --batch
 shuffled every epoch, each iteration one D update on a real batch and a fresh fake and one G
@@ -239,7 +239,8 @@ def make_step(args, autocast):
 
 def fashion_mnist_images(data_dir=None):
     """The 60,000 training images as float32 [N, 1, 28, 28] in [-1, 1] (ganzoo finds the files)."""
-    from ganzoo.data import fashion_mnist_arrays  # reads the IDX files with NumPy alone
+    # ganzoo finds and reads the IDX files (importing it loads TensorFlow too, which stays idle).
+    from ganzoo.data import fashion_mnist_arrays
 
     images, _ = fashion_mnist_arrays("train", data_dir)
     return torch.from_numpy(images.astype("float32") / 127.5 - 1.0)[:, None]
@@ -298,8 +299,8 @@ def save_samples(generator, args, epoch, autocast):
 
     generator.eval()
     with torch.no_grad(), autocast():
-        samples = torch.cat([upcast(generator(torch.randn(500, 100, 1, 1)))
-                             for _ in range(args.num_samples // 500)])
+        samples = torch.cat([upcast(generator(torch.randn(min(500, args.num_samples - start), 100, 1, 1)))
+                             for start in range(0, args.num_samples, 500)])
     generator.train()
     path = args.samples_out.format(epoch=epoch)
     temporary = path + ".partial.npy"
