@@ -7,10 +7,9 @@ from ganzoo.registry import register
 
 @register("pacgan")
 def pacgan(data_shape, pack=2, objective="non_saturating", d_steps=1, gradient_penalty_weight=0.0,
-           architecture="auto", latent_dim=None,
-           generator_units=None, discriminator_units=None, generator_batch_norm=True, filters=64,
-           critic_normalization="auto",
-           learning_rate=1e-4, beta_1=0.8, seed=None, ema_decay=None):
+           architecture="auto", latent_dim=None, generator_units=None, discriminator_units=None,
+           generator_batch_norm=True, filters=64, critic_normalization="auto", learning_rate=1e-4,
+           beta_1=0.8, seed=None, ema_decay=None):
     """Lin et al. 2018: any GAN objective with a discriminator that judges packs of m samples.
 
     Packing is the discriminator's first layer (`ganzoo.layers.Pack`): each minibatch of B real
@@ -24,8 +23,8 @@ def pacgan(data_shape, pack=2, objective="non_saturating", d_steps=1, gradient_p
     non-saturating loss, Adam(1e-4, β1 0.8) for both networks, one discriminator update per
     generator update; for vectors a 2-d latent and a generator of 4 x 400 BatchNorm + ReLU
     layers (`generator_batch_norm`), and a discriminator of 3 x 200 (LeakyReLU here where
-    the paper used 5-piece maxout). Images get the DCGAN networks with a packed discriminator input. Any objective
-    of `ganzoo.losses` works: `objective="wasserstein", gradient_penalty_weight=10, d_steps=5`
+    the paper used 5-piece maxout). Images get the DCGAN networks with a packed
+    discriminator input. Any objective of `ganzoo.losses` works: `objective="wasserstein", gradient_penalty_weight=10, d_steps=5`
     is a packed WGAN-GP critic (its penalty's gradient norm taken over each pack; for images
     its normalisation is then layer normalisation, `critic_normalization="auto"`).
 
