@@ -136,9 +136,7 @@ class GAN(keras.Model):
     def call(self, latent, training=False):
         """The generator: `gan(z)` and `gan.predict(z)` give float32 samples in data space,
         from the EMA generator when the model keeps one (the raw one when training)."""
-        if not training and self.ema_generator is not None:
-            return precision.at_least_float32(self.ema_generator(latent, training=False))
-        return self._generate(latent, training)
+        return self._generate(latent, training, use_ema=not training)
 
     @property
     def sampling_generator(self):
@@ -172,9 +170,11 @@ class GAN(keras.Model):
 
         tf.__internal__.distribute.interim.maybe_merge_call(update, self.distribute_strategy)
 
-    def _generate(self, latent, training):
-        """The generator's samples in float32, whatever the policy it computes in."""
-        return precision.at_least_float32(self.generator(latent, training=training))
+    def _generate(self, latent, training, use_ema=False):
+        """The generator's samples in float32, whatever the policy it computes in; with
+        `use_ema`, the EMA generator's if the model keeps one."""
+        generator = self.sampling_generator if use_ema else self.generator
+        return precision.at_least_float32(generator(latent, training=training))
 
     def _score(self, data, training):
         """The discriminator's scores in float32, whatever the policy it computes in."""
