@@ -1,13 +1,15 @@
 """The mode-collapse benchmark: which GANs cover the modes of ring8 and grid25, beside the papers.
 
-    python tools/benchmark_modes.py --seeds 5 --workers 2 --steps ring8=20000,grid25=20000
+    python tools/benchmark_modes.py --seeds 5 --workers 2
 
 Trains each variant (vanilla_gan, unrolled_gan with K = 5 (and 10), wgan, wgan_gp, PacGAN2,
 PacGAN4) on each mixture and every seed under one protocol, `ganzoo.config.mixture_experiment`
 (the configs/<model>_<mixture>.py files use it too): 100,000 training points, minibatches of
 512, G and D 3 x 128 with a 16-d latent, every learning rate decaying to 0 (cosine) over the
-run's generator updates, which `--steps` sets per mixture (all variants get the same number;
-the WGANs make 5 critic updates per generator update, on 5 times as many real minibatches).
+run's generator updates: the budgets of `ganzoo.config.mixture_budget` (20,000 on ring8 and
+50,000 on grid25; 6,000 for the unrolled GAN and WGAN-GP, 10,000 for WGAN, whose updates cost
+4-6 times more), or `--steps` per mixture and `--variant-steps` per variant. The WGANs make 5
+critic updates per generator update, on 5 times as many real minibatches.
 Scoring follows the VEEGAN / PacGAN protocol: 2,500 samples; high quality within 3 std of the
 nearest centre; a mode captured when it is the nearest centre of a high-quality sample; KL of
 the captured-mode histogram from uniform.
@@ -135,14 +137,30 @@ def target_check(summary, mixture, budgets):
             "seeds": best["seeds"], "target": target, "met": met}
 
 
+def against_first_release(summary, budgets):
+    """Each variant at this command's budget against its runs at BASELINE_STEPS: better when it
+    covers more modes, or as many with more high-quality samples."""
+    rows = []
+    for mixture in MIXTURES:
+        for variant, steps in budgets[mixture].items():
+            now, then = (summary.get(f"{variant}/{mixture}/{s}") for s in (steps, BASELINE_STEPS))
+            if now and then and steps != BASELINE_STEPS:
+                gain = (now["modes"][0] - then["modes"][0], now["high_quality_percent"][0] - then["high_quality_percent"][0])
+                rows.append({"variant": variant, "mixture": mixture, "steps": steps,
+                             "modes": [then["modes"][0], now["modes"][0]],
+                             "high_quality_percent": [then["high_quality_percent"][0], now["high_quality_percent"][0]],
+                             "better": gain[0] > 0 or (gain[0] == 0 and gain[1] > 0)})
+    return rows
+
+
 def write_table(summary, papers, budgets, command, path):
     """budgets: mixture -> variant -> the generator updates this command ran it for."""
     fmt = lambda ms, digits=1: "–" if ms is None else f"{ms[0]:.{digits}f} ± {ms[1]:.{digits}f}"  # noqa: E731
     lines = ["# Mode coverage on ring8 and grid25", "",
              f"`{command}`: every model under one protocol (`ganzoo.config.mixture_experiment`: minibatch 512, "
              "100,000 training points, G and D 3 x 128, latent 16, learning rates decaying to 0 over the run); "
-             "generator updates as the command sets them (the first release's table: "
-             f"{BASELINE_STEPS:,}). 2,500 samples scored; mean ± std over seeds (std over seeds, not the standard "
+             "generator updates as `ganzoo.config.mixture_budget` (or the command) sets them (the first release's "
+             f"table: {BASELINE_STEPS:,} for every model). 2,500 samples scored; mean ± std over seeds (std over seeds, not the standard "
              "error PacGAN reports). Each run on one CPU thread; wall times are upper bounds (two runs shared the "
              "two cores). Each model appears at every budget it was run for; the targets are checked at this "
              "command's budgets.", "",
@@ -178,6 +196,25 @@ def write_table(summary, papers, budgets, command, path):
             lines.append(f"- {mixture}: best is {check['best']}, {check['modes']:.2f} modes, "
                          f"{check['high_quality_percent']:.1f}% high quality, every mode on {check['all_modes_runs']} "
                          f"of {check['seeds']} seeds — {'met' if check['met'] else 'missed'}.")
+    lines += ["", f"Each model at this command's budget against its own runs at {BASELINE_STEPS:,} updates (the first "
+              "release's table), mean modes and high-quality share over seeds:"]
+    for row in against_first_release(summary, budgets):
+        (modes_then, modes_now), (quality_then, quality_now) = row["modes"], row["high_quality_percent"]
+        lines.append(f"- {row['variant']} on {row['mixture']} ({row['steps']:,} updates): {modes_then:.1f} -> "
+                     f"{modes_now:.1f} modes, {quality_then:.1f}% -> {quality_now:.1f}% — "
+                     f"{'better' if row['better'] else 'not better'}.")
+    lines += ["", "Vanilla against unrolled (Metz et al. 2017 and VEEGAN's table put the unrolled GAN ahead), mean modes "
+              "and high-quality share:"]
+    for mixture in MIXTURES:
+        pairs = [(label, [summary.get(f"{v}/{mixture}/{steps(v)}") for v in ("vanilla_gan", "unrolled_gan_k5")])
+                 for label, steps in ((f"both at {BASELINE_STEPS:,} updates", lambda v: BASELINE_STEPS),
+                                      ("at this command's budgets", lambda v: budgets[mixture].get(v)))]
+        for label, (vanilla, unrolled) in pairs:
+            if vanilla and unrolled:
+                lines.append(f"- {mixture}, {label}: vanilla_gan ({vanilla['generator_steps']:,}) "
+                             f"{vanilla['modes'][0]:.1f} modes, {vanilla['high_quality_percent'][0]:.1f}%; unrolled_gan_k5 "
+                             f"({unrolled['generator_steps']:,}) {unrolled['modes'][0]:.1f} modes, "
+                             f"{unrolled['high_quality_percent'][0]:.1f}%.")
     lines += ["", "Protocols. ganzoo's rows: the protocol above, one shared for every model. VEEGAN's rows: its "
               "paper's networks and budget (its GAN and unrolled GAN baselines differ from PacGAN's). PacGAN's rows: "
               + pacgan["protocol"] + ". GDPP's row: " + gdpp["protocol"] + ".",
@@ -189,9 +226,11 @@ def write_table(summary, papers, budgets, command, path):
 
 
 def parse_steps(text, variant_text, variants):
-    """mixture -> variant -> generator updates, from --steps and --variant-steps."""
-    steps = dict(item.split("=") for item in text.split(","))
-    if set(steps) != set(MIXTURES):
+    """mixture -> variant -> generator updates: --variant-steps, else --steps, else the protocol's."""
+    from ganzoo.config import mixture_budget
+
+    steps = dict(item.split("=") for item in text.split(",")) if text else {}
+    if steps and set(steps) != set(MIXTURES):
         raise SystemExit(f"--steps needs one budget per mixture ({', '.join(MIXTURES)}), e.g. ring8=20000,grid25=20000")
     overrides = dict(item.split("=") for item in variant_text.split(",")) if variant_text else {}
     if any(int(value) % 200 for value in [*steps.values(), *overrides.values()]):
@@ -199,7 +238,8 @@ def parse_steps(text, variant_text, variants):
     unknown = set(overrides) - set(VARIANTS)
     if unknown:
         raise SystemExit(f"Unknown variant(s) in --variant-steps: {', '.join(sorted(unknown))}.")
-    return {m: {v: int(overrides.get(v, steps[m])) for v in variants} for m in MIXTURES}
+    return {m: {v: int(overrides.get(v, steps.get(m) or mixture_budget(VARIANTS[v][0], m))) for v in variants}
+            for m in MIXTURES}
 
 
 def main():
@@ -207,7 +247,8 @@ def main():
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--variants", default=",".join(DEFAULT_VARIANTS), help=f"of {', '.join(VARIANTS)}")
     parser.add_argument("--mixtures", default=",".join(MIXTURES))
-    parser.add_argument("--steps", default="ring8=20000,grid25=20000", help="generator updates per mixture")
+    parser.add_argument("--steps", default="", help="generator updates per mixture, e.g. ring8=20000,grid25=50000 "
+                        "(default: ganzoo.config.mixture_budget's per model)")
     parser.add_argument("--variant-steps", default="", help="per-variant budgets overriding --steps, e.g. wgan=10000")
     parser.add_argument("--workers", type=int, default=2, help="runs at a time (one CPU thread each)")
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks"))
@@ -253,6 +294,7 @@ def main():
     command = " ".join(["python", "tools/benchmark_modes.py"] + sys.argv[1:])
     report = {"command": command, "protocol": papers["mixtures_protocol"], "budgets": budgets, "seeds": args.seeds,
               "summary": summary, "targets": [target_check(summary, m, budgets[m]) for m in MIXTURES],
+              "against_first_release": against_first_release(summary, budgets),
               "runs": runs,
               "papers": {key: papers[key] for key in ("veegan_table1", "pacgan_table1", "gdpp_table1")}}
     from ganzoo.training import write_json
