@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from ganzoo.data import to_unit_range
+from ganzoo.run_directory import write_atomically
 
 
 def image_grid(images):
@@ -62,11 +63,13 @@ def sample_picture(samples, centers=None):
 
 
 def write_png(path, picture):
-    """Writes a uint8 picture as PNG atomically (a temporary file renamed into place)."""
-    temporary = f"{path}.tmp"
-    with open(temporary, "wb") as f:
-        f.write(tf.io.encode_png(picture).numpy())
-    os.replace(temporary, path)
+    """Writes a uint8 picture as PNG atomically."""
+    encoded = tf.io.encode_png(picture).numpy()
+
+    def write(temporary):
+        with open(temporary, "wb") as f:
+            f.write(encoded)
+    write_atomically(path, write)
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -107,15 +110,3 @@ class SampleGrid(keras.callbacks.Callback):
                 tf.summary.image("samples", picture[None], step=epoch + 1)
             self._writer.flush()
 
-
-class BackupEveryEpochAndSteps(keras.callbacks.BackupAndRestore):
-    """`BackupAndRestore` that backs up every `save_freq` steps *and* at each epoch's end
-    (Keras does one or the other), keeping the previous backup in case a write is cut off."""
-
-    def __init__(self, backup_dir, save_freq=None):
-        super().__init__(backup_dir, save_freq=save_freq or "epoch", double_checkpoint=True)
-
-    def on_epoch_end(self, epoch, logs=None):
-        super().on_epoch_end(epoch, logs)
-        if self.save_freq != "epoch":
-            self._save_model()

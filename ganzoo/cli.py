@@ -17,7 +17,7 @@ DEFAULT_CONFIG = "dcgan_fashion_mnist"
 
 
 def _model_path(run_dir_or_file):
-    from ganzoo.training import MODEL_FILE
+    from ganzoo.run_directory import MODEL_FILE
 
     path = run_dir_or_file
     if os.path.isdir(path):
@@ -32,7 +32,7 @@ def _run_config(model_path):
     """The config.json of the run that made `model_path`, or None (a bare .keras file)."""
     import json
 
-    from ganzoo.training import CONFIG_FILE
+    from ganzoo.run_directory import CONFIG_FILE
 
     path = os.path.join(os.path.dirname(model_path), CONFIG_FILE)
     if not os.path.isfile(path):
@@ -48,8 +48,6 @@ def train(args):
     workdir = args.workdir or os.path.join("runs", os.path.basename(args.config).removesuffix(".py"))
     print(f"ganzoo: training {experiment['model']['name']} on {experiment['data']['name']} in {workdir}")
     training.train(experiment, workdir)
-    print(f"ganzoo: wrote {os.path.join(workdir, training.MODEL_FILE)} and samples in "
-          f"{os.path.join(workdir, 'samples')}")
 
 
 def sample(args):
@@ -95,7 +93,7 @@ def evaluate(args):
 
     import ganzoo  # noqa: F401  (registers the GAN classes for loading)
     from ganzoo import evaluation
-    from ganzoo.training import write_json
+    from ganzoo.run_directory import write_json
 
     if (args.model is None) == (args.samples is None):
         raise ValueError("Say what to evaluate: a run directory or .keras file, or --samples FILE.npy.")
@@ -216,7 +214,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         args.run(args)
-    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as error:
+    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError, FloatingPointError) as error:
         print(f"ganzoo: error: {error}", file=sys.stderr)
         return 2
     return 0

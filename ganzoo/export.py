@@ -25,6 +25,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ganzoo.run_directory import PARTIAL, write_atomically, write_point
+
+REPLACED = ".replaced-"  # a version an overwriting export moved aside
 METADATA_FILE = "ganzoo_metadata.json"
 WARMUP_FILE = "tf_serving_warmup_requests"
 
@@ -167,8 +170,11 @@ def export(gan, base_dir, name=None, version=None, overwrite=False, training_con
     if os.path.exists(final) and not overwrite:
         raise FileExistsError(f"{final} exists; pass overwrite=True (--overwrite) or another version.")
     os.makedirs(model_dir, exist_ok=True)
-    # Hidden and non-numeric: TF Serving ignores it until the rename.
-    temporary = os.path.join(model_dir, f".partial-{version}-{uuid.uuid4().hex[:8]}")
+    recover_interrupted_exports(model_dir)
+    # Hidden and non-numeric: TF Serving ignores it until the rename. The pid tells a later
+    # export whether the process that wrote it is gone.
+    tag = f"{version}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    temporary = os.path.join(model_dir, f"{PARTIAL}{tag}")
     try:
         build_archive(gan).write_out(temporary, verbose=False)
         extra = os.path.join(temporary, "assets.extra")
@@ -178,17 +184,51 @@ def export(gan, base_dir, name=None, version=None, overwrite=False, training_con
         with tf.io.TFRecordWriter(os.path.join(extra, WARMUP_FILE)) as writer:
             for record in warmup_requests(gan, name):
                 writer.write(record)
+        write_point(temporary)
         if os.path.exists(final):  # overwrite: move the old version aside, then swap
-            old = os.path.join(model_dir, f".replaced-{version}-{uuid.uuid4().hex[:8]}")
+            old = os.path.join(model_dir, f"{REPLACED}{tag}")
             os.rename(final, old)
+            write_point()
             os.rename(temporary, final)
+            write_point()
             shutil.rmtree(old)
         else:
             os.rename(temporary, final)
+            write_point()
     finally:
         if os.path.exists(temporary):
             shutil.rmtree(temporary)
     return final
+
+
+def recover_interrupted_exports(model_dir):
+    """Cleans up after exports that were killed: their partial folders are deleted, and a
+    version moved aside by an overwrite that never put its successor in place comes back.
+    Folders of exports still running (their pid alive) are left alone."""
+    for entry in sorted(os.listdir(model_dir)):
+        prefix = next((p for p in (PARTIAL, REPLACED) if entry.startswith(p)), None)
+        if prefix is None:
+            continue
+        version, pid = entry[len(prefix):].split("-")[:2]
+        if _process_alive(int(pid)):
+            continue
+        path, final = os.path.join(model_dir, entry), os.path.join(model_dir, version)
+        if prefix == REPLACED and not os.path.exists(final):
+            os.rename(path, final)
+        else:
+            shutil.rmtree(path)
+
+
+def _process_alive(pid):
+    if pid == os.getpid():
+        return False  # this process is exporting now, so whatever it left earlier is done with
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def write_model_config(base_dir, base_path=None):
@@ -206,7 +246,9 @@ def write_model_config(base_dir, base_path=None):
         f'  config {{\n    name: "{n}"\n    base_path: "{base_path.rstrip("/")}/{n}"\n    model_platform: "tensorflow"\n  }}\n'
         for n in names)
     path = os.path.join(base_dir, "models.config")
-    with open(path + ".tmp", "w") as f:
-        f.write("model_config_list {\n" + entries + "}\n")
-    os.replace(path + ".tmp", path)
+
+    def write(temporary):
+        with open(temporary, "w") as f:
+            f.write("model_config_list {\n" + entries + "}\n")
+    write_atomically(path, write)
     return path

@@ -1,40 +1,23 @@
 """The main job: config -> model -> data -> fit with callbacks -> run directory.
 
-Run directory:
-    config.json        the resolved config
-    logs/              TensorBoard scalars (losses, D outputs) and sample images
-    samples/           epoch_NNN.png, from one fixed latent batch (scatter plots for mixtures)
-    backup/            keras.callbacks.BackupAndRestore's state while a run is in progress
-    model.keras        the final model (written atomically), and state.json (epochs done,
-                       training wall time)
-
-Running the same command on the same workdir resumes: mid-run from the backup (weights,
-both optimisers' state and the noise counter; Keras replays the interrupted epoch from its
-first batch), or, after a finished run given more epochs, from model.keras.
+The run directory and its life cycle (what a kill leaves, what a rerun resumes from) are
+`ganzoo.run_directory`'s: the same command on the same workdir resumes mid-run from the newest
+checkpoint (weights, both optimisers' state and the noise counter; Keras replays the
+interrupted epoch from its first batch), or, after a finished run given more epochs, from
+model.keras.
 """
 
 import json
+import math
 import os
 import time
 
 import keras
 
 from ganzoo import data, registry
-from ganzoo.callbacks import BackupEveryEpochAndSteps, SampleGrid
+from ganzoo.callbacks import SampleGrid
 from ganzoo.config import TRAIN_DEFAULTS
-
-MODEL_FILE = "model.keras"
-STATE_FILE = "state.json"
-CONFIG_FILE = "config.json"
-
-
-def write_json(path, value):
-    """Writes JSON atomically: a temporary file renamed into place."""
-    temporary = f"{path}.tmp"
-    with open(temporary, "w") as f:
-        json.dump(value, f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(temporary, path)
+from ganzoo.run_directory import CONFIG_FILE, MODEL_FILE, RunDirectory, TrainingDivergedError, write_json
 
 
 def _comparable(config):
@@ -51,10 +34,10 @@ def build_model(config, data_shape):
 
 def train(config, workdir):
     """Trains the validated `config` (see `ganzoo.config`) in `workdir`; returns the GAN."""
-    os.makedirs(workdir, exist_ok=True)
+    run = RunDirectory(workdir)
     config = json.loads(json.dumps(config))  # plain data, as it will be read back
     config["model"].setdefault("seed", 0)  # a fixed seed, so a resumed run draws the same noise
-    config_path = os.path.join(workdir, CONFIG_FILE)
+    config_path = run.file(CONFIG_FILE)
     if os.path.exists(config_path):
         with open(config_path) as f:
             previous = json.load(f)
@@ -66,44 +49,88 @@ def train(config, workdir):
     write_json(config_path, config)
 
     train_config = config["train"]
+    epochs = train_config["epochs"]
     dataset = data.load(**config["data"])
     if train_config["steps_per_epoch"]:  # epochs of a set length may need more than one pass
         dataset = dataset.repeat()
-    model_path = os.path.join(workdir, MODEL_FILE)
-    epochs_done, seconds_before = 0, 0.0
-    if os.path.exists(model_path):
-        gan = keras.models.load_model(model_path)
-        with open(os.path.join(workdir, STATE_FILE)) as f:
-            state = json.load(f)
-        epochs_done, seconds_before = state["epochs_completed"], state.get("wall_seconds", 0.0)
-        if epochs_done >= train_config["epochs"]:
+    # Checkpoints first: they outlive a model.keras whose state.json a kill cut off.
+    finished = None if run.checkpoints() else run.finished_state()
+    if finished:
+        gan = keras.models.load_model(run.file(MODEL_FILE))
+        epochs_done, seconds_before = finished["epochs_completed"], finished.get("wall_seconds", 0.0)
+        if epochs_done >= epochs:
             print(f"{workdir}: already trained for {epochs_done} epoch(s); raise train.epochs to continue.")
             return gan
-        print(f"{workdir}: continuing from epoch {epochs_done} of {model_path}.")
+        print(f"{workdir}: continuing the finished run from epoch {epochs_done} of {epochs} (model.keras).")
     else:
         gan = build_model(config, data_shape=tuple(dataset.element_spec.shape[1:]))
         gan.compile(**config["compile"])
+        epochs_done, seconds_before = 0, 0.0
+        restored = run.restore_checkpoint(gan)
+        if restored:
+            epochs_done, seconds_before = restored["epochs_completed"], restored["wall_seconds"]
+            print(f"{workdir}: resuming from {os.path.relpath(restored['checkpoint'], workdir)} "
+                  f"({restored['generator_updates']} generator updates; {epochs_done} of {epochs} epoch(s) done).")
 
     name = config["data"]["name"]
     logs = os.path.join(workdir, "logs")
-    callbacks = [
-        BackupEveryEpochAndSteps(os.path.join(workdir, "backup"), train_config["checkpoint_every"]),
+    checkpoints = RunCheckpoints(run, train_config["checkpoint_every"], seconds_before)
+    callbacks = [  # the checkpoint last: once it marks an epoch done, the epoch's picture exists
+        StopOnNonFiniteLoss(),
         keras.callbacks.TensorBoard(logs),
         SampleGrid(os.path.join(workdir, "samples"), train_config["num_sample_images"],
                    train_config["sample_seed"],
                    centers=data.MIXTURES[name].centers if name in data.MIXTURES else None,
                    log_dir=logs),
+        checkpoints,
     ]
-    start = time.perf_counter()
-    gan.fit(dataset, epochs=train_config["epochs"], initial_epoch=epochs_done,
+    gan.fit(dataset, epochs=epochs, initial_epoch=epochs_done,
             steps_per_epoch=train_config["steps_per_epoch"], callbacks=callbacks,
             verbose=train_config["verbose"])
-
-    temporary = os.path.join(workdir, ".partial-" + MODEL_FILE)  # Keras wants a .keras suffix
-    gan.save(temporary)
-    os.replace(temporary, model_path)
-    # Wall time of the fit calls that made model.keras (an interrupted attempt's is not counted).
-    write_json(os.path.join(workdir, STATE_FILE), {
-        "epochs_completed": train_config["epochs"],
-        "wall_seconds": round(seconds_before + time.perf_counter() - start, 1)})
+    # Wall time of the fit calls that made model.keras (replayed epochs count, lost ones not).
+    run.write_final(gan, epochs, checkpoints.wall_seconds())
+    print(f"{workdir}: wrote {MODEL_FILE} ({epochs} epoch(s)) and samples in {os.path.join(workdir, 'samples')}")
     return gan
+
+
+class RunCheckpoints(keras.callbacks.Callback):
+    """Writes a checkpoint of the run every `every_steps` train steps and at each epoch's end
+    (`RunDirectory.write_checkpoint`); `seconds_before` is the wall time of earlier attempts."""
+
+    def __init__(self, run, every_steps=None, seconds_before=0.0):
+        super().__init__()
+        self.run, self.every_steps, self.seconds_before = run, every_steps, seconds_before
+        self._start = time.perf_counter()
+        self._epoch = self._steps_since = 0
+
+    def wall_seconds(self):
+        return self.seconds_before + time.perf_counter() - self._start
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._steps_since += 1
+        if self.every_steps and self._steps_since >= self.every_steps:
+            self._steps_since = 0
+            self.run.write_checkpoint(self.model, self._epoch, self.wall_seconds(),
+                                      where=f"epoch {self._epoch + 1}, step {batch + 1}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.run.write_checkpoint(self.model, epoch + 1, self.wall_seconds(), where=f"the end of epoch {epoch + 1}")
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stops `fit` at the first train step whose loss is NaN or infinite, naming it (Keras's
+    TerminateOnNaN ends the run quietly, and it would then save the diverged weights)."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        for key, value in (logs or {}).items():
+            if key.endswith("loss") and not math.isfinite(float(value)):
+                raise TrainingDivergedError(
+                    f"Training diverged: {key} is {float(value)} at epoch {self._epoch + 1}, step {batch + 1}. "
+                    "Nothing was saved after the last checkpoint. Check the data for NaN or infinite values, "
+                    "or lower the learning rates.")

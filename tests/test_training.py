@@ -2,6 +2,7 @@
 
 import json
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import keras
 import pytest
 
 from ganzoo import cli, config
+from ganzoo.run_directory import RunDirectory
 
 DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
 
@@ -91,19 +93,21 @@ def test_a_run_killed_mid_epoch_resumes_and_finishes(tmp_path):
     command = [sys.executable, "-m", "ganzoo.cli", "train", "--config", str(config_file), "--workdir", str(workdir)]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    metadata = workdir / "backup" / "training_metadata.json"
+    backup = workdir / "backup"
     deadline = time.time() + 120
-    while not metadata.exists() and process.poll() is None and time.time() < deadline:
+    while not list(backup.glob("step-*")) and process.poll() is None and time.time() < deadline:
         time.sleep(0.2)
     time.sleep(1.0)
     assert process.poll() is None, "the run ended before it could be killed mid-epoch"
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert not (workdir / "model.keras").exists()
-    assert json.loads(metadata.read_text())["epoch"] == 0  # killed inside the first epoch
+    newest = pathlib.Path(RunDirectory(str(workdir)).checkpoints()[0])
+    assert json.loads((newest / "checkpoint.json").read_text())["epochs_completed"] == 0  # inside the first epoch
 
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert f"resuming from backup/{newest.name}" in result.stdout
     gan = keras.models.load_model(workdir / "model.keras")
     steps_per_epoch = 32_000 // 8
     # Restored from the backup (Keras replays the interrupted epoch): more generator updates

@@ -33,7 +33,7 @@ KERAS_BATCH_NORM = {"momentum": 0.99, "epsilon": 1e-3}
 
 def cached(path, compute):
     """compute()'s result, stored in `path` (JSON) the first time."""
-    from ganzoo.training import write_json
+    from ganzoo.run_directory import write_json
 
     if os.path.exists(path):
         with open(path) as f:
@@ -52,17 +52,17 @@ def distance(source, num_samples, use_ema=True):
 
 def ganzoo_stage(workdir, epochs, num_samples, overrides=()):
     """Trains (or continues) the run in `workdir` to `epochs`; scores its EMA and raw generators."""
-    from ganzoo import config, training
+    from ganzoo import config, run_directory, training
 
     def compute():
         experiment = config.load("dcgan_fashion_mnist", [f"train.epochs={epochs}", "train.verbose=2", *overrides])
         gan = training.train(experiment, workdir)
         if int(gan.g_optimizer.iterations) != epochs * 937:
             raise RuntimeError(f"{workdir} is past epoch {epochs}; its stages must be scored in order.")
-        with open(os.path.join(workdir, training.STATE_FILE)) as f:
+        with open(os.path.join(workdir, run_directory.STATE_FILE)) as f:
             seconds = json.load(f)["wall_seconds"]
         # Each stage's model is kept, so a preset can come from the best stage, not only the last.
-        shutil.copyfile(os.path.join(workdir, training.MODEL_FILE), os.path.join(workdir, f"model_epoch{epochs:03d}.keras"))
+        shutil.copyfile(os.path.join(workdir, run_directory.MODEL_FILE), os.path.join(workdir, f"model_epoch{epochs:03d}.keras"))
         ema, floor = distance(gan, num_samples)
         raw, _ = distance(gan, num_samples, use_ema=False)
         return {"epochs": epochs, "ema": ema, "raw": raw, "real_train_vs_test": floor,
@@ -101,7 +101,7 @@ def keras_batch_norm_stage(workdir, epochs, num_samples):
 
 
 def write_report(report, out):
-    from ganzoo.training import write_json
+    from ganzoo.run_directory import write_json
 
     os.makedirs(out, exist_ok=True)
     write_json(os.path.join(out, "dcgan_quality.json"), report)

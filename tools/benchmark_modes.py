@@ -258,7 +258,7 @@ def main():
     runs_dir = os.path.join(args.out, "modes_runs")
     os.makedirs(runs_dir, exist_ok=True)
     if args.run_one:
-        from ganzoo.training import write_json
+        from ganzoo.run_directory import write_json
 
         variant, mixture, steps, seed = args.run_one
         result = run_one(variant, mixture, int(seed), args.out, int(steps))
@@ -297,7 +297,7 @@ def main():
               "against_first_release": against_first_release(summary, budgets),
               "runs": runs,
               "papers": {key: papers[key] for key in ("veegan_table1", "pacgan_table1", "gdpp_table1")}}
-    from ganzoo.training import write_json
+    from ganzoo.run_directory import write_json
 
     write_json(os.path.join(args.out, "modes.json"), report)
     print("\n".join(write_table(summary, papers, budgets, command, os.path.join(args.out, "modes.md"))))

@@ -22,13 +22,13 @@ RUNS = [("float32", 0), ("float32", 1), ("mixed_bfloat16", 0)]
 
 
 def train_and_score(workdir, precision, seed, epochs, num_samples):
-    from ganzoo import config, evaluation, training
+    from ganzoo import config, evaluation, run_directory, training
 
     run_dir = os.path.join(workdir, f"dcgan_{precision}_seed{seed}")
     experiment = config.load("dcgan_fashion_mnist", [f"train.precision={precision}", f"model.seed={seed}",
                                                       f"train.epochs={epochs}", "train.verbose=2"])
     gan = training.train(experiment, run_dir)
-    with open(os.path.join(run_dir, training.STATE_FILE)) as f:
+    with open(os.path.join(run_dir, run_directory.STATE_FILE)) as f:
         seconds = json.load(f)["wall_seconds"]
     result = evaluation.evaluate(gan, experiment["data"], ["frechet_distance"], num_samples)
     return {"precision": precision, "seed": seed, "epochs": epochs, "train_wall_seconds": seconds,

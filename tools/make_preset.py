@@ -64,7 +64,7 @@ def main(argv):
     import ganzoo  # noqa: F401
     from ganzoo import evaluation as evaluation_lib
     from ganzoo import presets, precision
-    from ganzoo.training import write_json
+    from ganzoo.run_directory import write_json
 
     name = FLAGS.name or os.path.basename(os.path.normpath(run_dir))
     trained = keras.models.load_model(os.path.join(run_dir, FLAGS.model))

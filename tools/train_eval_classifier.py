@@ -26,7 +26,7 @@ def main(argv):
     import keras
 
     from ganzoo import data, features
-    from ganzoo.training import write_json
+    from ganzoo.run_directory import write_json
 
     keras.utils.set_random_seed(FLAGS.seed)
     (train_images, train_labels), (test_images, test_labels) = (data.fashion_mnist_arrays(s) for s in ("train", "test"))
