@@ -3,10 +3,14 @@
 import copy
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
 from ganzoo import losses, precision
+
+VALIDATION_STREAM, SAMPLING_STREAM = 1, 2  # noise streams beside training's (GAN._stream_seed)
+LATENT_BLOCK = 65_536  # latents drawn at a time by generate()
 
 _OBJECTIVE_METRICS = {
     # GAN objectives: D's outputs read as probabilities D(x), D(G(z)).
@@ -115,6 +119,7 @@ class GAN(keras.Model):
                 f"The generator makes data of shape {self.data_shape} but the discriminator "
                 f"takes {tuple(discriminator.input_shape[1:])}; build both for the same data_shape."
             )
+        self._sampling_draws = 0  # generate(seed=None) calls so far
         # Only the first replica's increment counts, so all replicas stay on the same seed.
         self.noise_step = self.add_weight(
             shape=(), dtype="int64", initializer="zeros", trainable=False,
@@ -231,34 +236,59 @@ class GAN(keras.Model):
         index = replica.replica_id_in_sync_group if replica is not None else 0
         return global_values[:, index * local_batch:(index + 1) * local_batch]
 
-    def _draw_step_noise(self, local_batch):
+    def _stream_seed(self, stream, index):
+        """The seed of draw `index` of a noise stream other than training's: validation batches
+        and `generate(seed=None)` draw from their own, so neither changes what training draws.
+        Training's seeds are (seed, noise_step >= 0); these are (seed, -stream) folded with index."""
+        base = tf.stack([tf.constant(self.seed, tf.int64), tf.constant(-stream, tf.int64)])
+        return tf.random.experimental.stateless_fold_in(base, tf.cast(index, tf.int64))
+
+    def _draw_step_noise(self, local_batch, seed=None):
         """Latents for k discriminator updates and one generator update, and the gradient
-        penalty's interpolation weights α ~ U[0, 1] per example, for this step."""
+        penalty's interpolation weights α ~ U[0, 1] per example, for this step; from the
+        training stream (which it advances) unless `seed` is given."""
         replicas = self.distribute_strategy.num_replicas_in_sync
         global_batch = local_batch * replicas
-        seed = self._step_seed()
+        if seed is None:
+            seed = self._step_seed()
+            self.noise_step.assign_add(1)
         latent = tf.random.stateless_normal([self.d_steps + 1, global_batch, self.latent_dim], seed)
         alpha = tf.random.stateless_uniform(
             [self.d_steps, global_batch], tf.random.experimental.stateless_fold_in(seed, 1))
-        self.noise_step.assign_add(1)
         return self._replica_slice(latent, local_batch), self._replica_slice(alpha, local_batch)
 
     def generate(self, num_samples, seed=None, batch_size=256, use_ema=True):
         """Draws `num_samples` samples in data space (images in [-1, 1]) as a NumPy array.
 
-        The same `seed` always gives the same samples; `seed=None` draws from the model's own
-        noise stream (and advances it). `use_ema=False` samples the raw generator of a model
-        that keeps an EMA generator (the same either way for a model without one).
+        The same `seed` always gives the same samples; `seed=None` draws the next samples of
+        a sampling stream of the model's own (not training's; it restarts with each loaded
+        copy). `use_ema=False` samples the raw generator of a model that keeps an EMA
+        generator (the same either way for a model without one). Latents are drawn a block
+        of LATENT_BLOCK rows at a time, so any number of samples that fits in memory works.
         """
+        num_samples = _positive_int("num_samples", num_samples)
+        batch_size = _positive_int("batch_size", batch_size)
         if seed is None:
-            seed_pair = self._step_seed()
-            self.noise_step.assign_add(1)
-        else:
+            seed_pair = self._stream_seed(SAMPLING_STREAM, self._sampling_draws)
+            self._sampling_draws += 1
+        elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
             seed_pair = tf.constant([int(seed), 0], tf.int64)
-        latent = tf.random.stateless_normal([int(num_samples), self.latent_dim], seed_pair)
-        if not use_ema and self.ema_generator is not None:
-            return self.generator.predict(latent, batch_size=batch_size, verbose=0).astype("float32")
-        return self.predict(latent, batch_size=batch_size, verbose=0)
+        else:
+            raise TypeError(f"seed must be an integer or None; got {seed!r}.")
+        generator = self.generator if not use_ema and self.ema_generator is not None else self
+        try:
+            samples = np.empty((num_samples, *self.data_shape), np.float32)
+        except MemoryError:
+            size = num_samples * int(np.prod(self.data_shape)) * 4
+            raise MemoryError(f"generate({num_samples}) needs {size / 2**30:,.1f} GiB for its samples; "
+                              "draw fewer at a time (with different seeds).") from None
+        for block, start in enumerate(range(0, num_samples, LATENT_BLOCK)):
+            rows = min(LATENT_BLOCK, num_samples - start)
+            # Block 0 uses the seed itself, so the first LATENT_BLOCK samples of a seed never change.
+            block_seed = seed_pair if block == 0 else tf.random.experimental.stateless_fold_in(seed_pair, block)
+            latent = tf.random.stateless_normal([rows, self.latent_dim], block_seed)
+            samples[start:start + rows] = generator.predict(latent, batch_size=batch_size, verbose=0)
+        return samples
 
     def export(self, base_dir, name=None, version=None, overwrite=False, training_config=None):
         """Exports the generator for TF Serving as `base_dir/name/version/`, atomically.
@@ -278,18 +308,30 @@ class GAN(keras.Model):
         return presets.save_to_preset(self, directory, generator_only, metadata)
 
     # -------------------------------------------------------------------------------- data
-    def fit(self, x=None, y=None, batch_size=None, shuffle=True, **kwargs):
-        """`keras.Model.fit`, with k = `d_steps` minibatches grouped into each step.
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, **kwargs):
+        """`keras.Model.fit` (the same arguments, in the same order), with k = `d_steps`
+        minibatches grouped into each step.
 
         `x` is real data: a `tf.data.Dataset` of minibatches (or of (images, labels) tuples,
-        whose labels are ignored) or an array; `y` is ignored.
+        whose labels are ignored) or an array; `y` is ignored. With k > 1 each epoch uses
+        its minibatches k at a time, so the last `minibatches mod k` of a pass are not used
+        in that pass (reshuffled data uses them in later ones).
         """
         if self.d_steps > 1:
-            x = group_minibatches(to_dataset(x, batch_size, shuffle), self.d_steps)
+            minibatches = to_dataset(x, batch_size, shuffle)
+            x = group_minibatches(minibatches, self.d_steps)
+            if x.cardinality() == 0:
+                raise ValueError(
+                    f"The data holds {int(minibatches.cardinality())} minibatch(es), but each step of "
+                    f"{self.name} takes d_steps={self.d_steps}: give at least {self.d_steps} (a smaller "
+                    "batch_size, more data, or a repeated dataset with steps_per_epoch).")
             batch_size = None
         if isinstance(x, tf.data.Dataset):
             shuffle = False  # a dataset shuffles itself; Keras warns when asked again
-        return super().fit(x, None, batch_size=batch_size, shuffle=shuffle, **kwargs)
+        return super().fit(x, None, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
+                           validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
+                           **kwargs)
 
     def _real_minibatches(self, data):
         real = data[0] if isinstance(data, (tuple, list)) else data
@@ -355,12 +397,16 @@ class GAN(keras.Model):
 
     def train_step(self, data):
         real_batches = self._real_minibatches(data)
-        latents, alphas = self._draw_step_noise(ops.shape(real_batches[0])[0])
-        for step, real in enumerate(real_batches):
-            d_out = self._discriminator_update(real, latents[step], alphas[step])
-        g_per_example = self._generator_update(real_batches[-1], latents[-1])
-        self._update_ema()
-        return self._update_metrics(*d_out, g_per_example)
+        # Every update waits for the data. Keras ends an epoch of unknown length by a step
+        # whose next() fails; in the inlined graph the ops that do not read the data (the
+        # optimisers' step counters, the noise counter) would still run without this.
+        with tf.control_dependencies(real_batches):
+            latents, alphas = self._draw_step_noise(ops.shape(real_batches[0])[0])
+            for step, real in enumerate(real_batches):
+                d_out = self._discriminator_update(real, latents[step], alphas[step])
+            g_per_example = self._generator_update(real_batches[-1], latents[-1])
+            self._update_ema()
+            return self._update_metrics(*d_out, g_per_example)
 
     def test_step(self, data):
         # One minibatch per step, plain ([batch, ...], as evaluate() and validation_data give
@@ -368,7 +414,10 @@ class GAN(keras.Model):
         real = data[0] if isinstance(data, (tuple, list)) else data
         if len(real.shape) == len(self.data_shape) + 2:
             real = real[:, 0]
-        latents, alphas = self._draw_step_noise(ops.shape(real)[0])
+        # The validation stream, indexed by the batch's place in this evaluation (the metrics'
+        # count): each evaluation draws the same noise, whatever training has drawn.
+        batch_index = self._trackers["d_loss"].count
+        latents, alphas = self._draw_step_noise(ops.shape(real)[0], self._stream_seed(VALIDATION_STREAM, batch_index))
         fake = self._generate(latents[0], training=False)
         d_out = self.discriminator_objective(real, fake, alphas[0], training=False)
         g_per_example, _ = self.generator_objective(real, latents[-1], training=False)
@@ -449,3 +498,9 @@ def group_minibatches(dataset, k):
     rank = len(dataset.element_spec.shape)
     return dataset.batch(k, drop_remainder=True).map(
         lambda x: tf.transpose(x, [1, 0] + list(range(2, rank + 1))))
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+    return int(value)
