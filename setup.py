@@ -36,7 +36,9 @@ setup(
         # tf.summary (TensorBoard logs of the run directory) needs it; TensorFlow 2.21 no longer pulls it.
         "tensorboard>=2.20",
     ],
-    extras_require={"test": ["pytest>=7"]},
+    # tensorflow-serving-api is installed with --no-deps (README: its `tensorflow` requirement would
+    # install a second TensorFlow); these are the rest of its requirements, pinned as it pins them.
+    extras_require={"test": ["pytest>=7", "grpcio>=1.24.3,<2", "protobuf>=6.31.1,<8"]},
     data_files=[("share/ganzoo/configs", sorted(glob.glob("configs/*.py")))],
     entry_points={"console_scripts": ["ganzoo=ganzoo.cli:main"]},
 )
