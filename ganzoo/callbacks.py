@@ -1,5 +1,7 @@
-"""Training callbacks: a sample picture per epoch, written as PNG and to TensorBoard."""
+"""Training callbacks: a sample picture per epoch (PNG and TensorBoard), and a stop at the
+first non-finite loss."""
 
+import math
 import os
 
 import keras
@@ -7,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from ganzoo.data import to_unit_range
-from ganzoo.run_directory import write_atomically
+from ganzoo.run_directory import TrainingDivergedError, write_atomically
 
 
 def image_grid(images):
@@ -110,3 +112,19 @@ class SampleGrid(keras.callbacks.Callback):
                 tf.summary.image("samples", picture[None], step=epoch + 1)
             self._writer.flush()
 
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stops `fit` at the first train step whose d_loss or g_loss is NaN or infinite, with an
+    error naming the step (Keras's TerminateOnNaN watches `logs["loss"]`, which a GAN does not
+    report). On in `ganzoo train`; add it to any `fit`."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        for key, value in (logs or {}).items():
+            if key.endswith("loss") and not math.isfinite(float(value)):
+                raise TrainingDivergedError(
+                    f"Training diverged: {key} is {float(value)} at epoch {self._epoch + 1}, step {batch + 1}. "
+                    "Nothing was saved after the last checkpoint. Check the data for NaN or infinite values, "
+                    "or lower the learning rates.")

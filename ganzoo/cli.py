@@ -28,6 +28,13 @@ def _model_path(run_dir_or_file):
     return path
 
 
+def load_model(path):
+    import ganzoo  # noqa: F401  (registers the GAN classes for loading)
+    from ganzoo.run_directory import load_model
+
+    return load_model(path)
+
+
 def _run_config(model_path):
     """The config.json of the run that made `model_path`, or None (a bare .keras file)."""
     import json
@@ -51,8 +58,6 @@ def train(args):
 
 
 def sample(args):
-    import keras
-
     import ganzoo
     from ganzoo.callbacks import sample_picture, write_png
 
@@ -63,7 +68,7 @@ def sample(args):
         dataset = gan.preset_metadata.get("dataset")
     else:
         model_path = _model_path(args.model)
-        gan, dataset = keras.models.load_model(model_path), (_run_config(model_path) or {}).get("data", {}).get("name")
+        gan, dataset = load_model(model_path), (_run_config(model_path) or {}).get("data", {}).get("name")
     samples = gan.generate(args.num_samples, seed=args.seed)
     # Mixture samples are drawn over their true centres.
     centers = ganzoo.data.mixture(dataset).centers if dataset in ganzoo.data.MIXTURES else None
@@ -72,9 +77,6 @@ def sample(args):
 
 
 def export(args):
-    import keras
-
-    import ganzoo  # noqa: F401  (registers the GAN classes for loading)
     from ganzoo import export as export_lib
 
     model_path = _model_path(args.model)
@@ -82,16 +84,13 @@ def export(args):
     # A run directory is named for its config (runs/dcgan_fashion_mnist), a file for its stem.
     default_name = os.path.basename(os.path.normpath(args.model)) if os.path.isdir(args.model) else \
         os.path.splitext(os.path.basename(model_path))[0]
-    gan = keras.models.load_model(model_path)
+    gan = load_model(model_path)
     path = export_lib.export(gan, args.out, args.name or default_name, args.version, args.overwrite, training_config)
     config_path = export_lib.write_model_config(args.out, args.serving_base_path)
     print(f"ganzoo: exported {path} (TF Serving model config: {config_path})")
 
 
 def evaluate(args):
-    import keras
-
-    import ganzoo  # noqa: F401  (registers the GAN classes for loading)
     from ganzoo import evaluation
     from ganzoo.run_directory import write_json
 
@@ -116,7 +115,7 @@ def evaluate(args):
             data = run_config["data"]
         else:
             raise ValueError(f"No run config next to {model_path}: say which data to compare with, --data NAME.")
-        source, origin = keras.models.load_model(model_path), {"model": model_path}
+        source, origin = load_model(model_path), {"model": model_path}
     result = evaluation.evaluate(source, data, args.metrics.split(",") if args.metrics else None,
                                  args.num_samples, args.features, args.seed, use_ema=not args.raw_generator)
     result = {**origin, "data": data["name"], **result}
@@ -143,7 +142,14 @@ def presets(args):
         print(f"ganzoo: preset {args.name} is in {directory}")
         return
     with open(os.path.join(directory, presets_lib.METADATA_FILE)) as f:
-        print(json.dumps(json.load(f), indent=2))
+        metadata = json.load(f)
+    # A summary: the reference samples (every value of a few generated images) stay in the file.
+    reference = metadata.pop("reference_samples", None)
+    if reference:
+        metadata["reference_samples"] = (f"{len(reference.get('values', []))} samples for seed "
+                                         f"{reference.get('seed')} (in {presets_lib.METADATA_FILE})")
+    print(f"ganzoo: preset {args.name} ({directory})")
+    print(json.dumps(metadata, indent=2))
 
 
 def list_all(args):
@@ -214,9 +220,16 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         args.run(args)
-    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError, FloatingPointError) as error:
+    except (ValueError, TypeError, OSError, RuntimeError, FloatingPointError, MemoryError) as error:
+        # Bad input, missing or damaged files, a failed download, a diverged run: one line.
         print(f"ganzoo: error: {error}", file=sys.stderr)
         return 2
+    except Exception as error:  # anything else is a bug: one line, the traceback on request
+        if os.environ.get("GANZOO_TRACEBACK"):
+            raise
+        print(f"ganzoo: internal error: {type(error).__name__}: {error} (rerun with GANZOO_TRACEBACK=1 for "
+              "the traceback, and please report it)", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -98,14 +98,35 @@ def validate(config):
     if "name" not in model:
         raise ValueError(f"The model section needs a name; registered models: {', '.join(registry.list_models())}.")
     _check_keys(f"model {model['name']!r}", model, ("name", *registry.model_options(model["name"])))
+    registry.check_options(model["name"], {k: v for k, v in model.items() if k != "name"})
     _check_keys("data", config["data"], DATA_KEYS)
     if "name" not in config["data"]:
         raise ValueError("The data section needs a name (e.g. 'fashion_mnist', 'ring8').")
+    data.check_name(config["data"]["name"])
     _check_keys("compile", config["compile"], COMPILE_KEYS)
     _check_keys("train", config["train"], TRAIN_DEFAULTS)
     config["train"] = {**TRAIN_DEFAULTS, **config["train"]}
+    for section, key, (rule, expected) in VALUE_RULES:
+        value = config[section].get(key)
+        if value is not None and not rule(value):
+            raise ValueError(f"{section}.{key} must be {expected}; got {value!r}.")
     precision.check(config["train"]["precision"], allow_auto=True)
     return config
+
+
+_COUNT = (registry.is_positive_int, "a positive integer")
+# (section, key, (rule, what it must be)); None means the key's default ("one pass", "none").
+VALUE_RULES = [
+    ("data", "batch_size", _COUNT),
+    ("data", "num_samples", _COUNT),
+    ("data", "seed", (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer")),
+    ("train", "epochs", _COUNT),
+    ("train", "steps_per_epoch", (_COUNT[0], "a positive integer, or None for one pass over the data")),
+    ("train", "checkpoint_every", (_COUNT[0], "a positive integer (train steps), or None for epoch ends only")),
+    ("train", "num_sample_images", _COUNT),
+    ("train", "sample_seed", (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer")),
+    ("train", "verbose", (lambda v: v in ("auto", 0, 1, 2) and not isinstance(v, bool), '"auto", 0, 1 or 2')),
+]
 
 
 def _check_keys(where, section, valid):

@@ -9,6 +9,7 @@ import gzip
 import math
 import os
 import struct
+import sys
 
 import numpy as np
 import tensorflow as tf
@@ -137,6 +138,24 @@ def _pipeline(dataset, batch_size, shuffle, seed, num_examples, cache=True, imag
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
+OWN_DATASETS = (*MIXTURES, "fashion_mnist", "stacked_fashion_mnist")
+
+
+def check_name(name):
+    """Raises ValueError unless `name` is one of ganzoo's datasets, a folder of images, or a
+    tensorflow-datasets builder (checked against tfds's list, which names none of ganzoo's)."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"data.name must be a dataset name or a folder; got {name!r}.")
+    if name in OWN_DATASETS or os.path.isdir(name):
+        return
+    import tensorflow_datasets as tfds
+
+    builder = name.split(":")[0].split("/")[0]  # "mnist:3.0.1", "celeb_a/..." name their builder first
+    if builder not in tfds.list_builders(with_community_datasets=False):
+        raise ValueError(f"Unknown dataset {name!r}. ganzoo's: {', '.join(OWN_DATASETS)}; or a folder of images; "
+                         "or a tensorflow-datasets name (tfds.list_builders()).")
+
+
 def _tfds_images(name, split, data_dir):
     import tensorflow_datasets as tfds
 
@@ -200,5 +219,92 @@ def load(name, batch_size=64, split="train", shuffle=True, seed=0, data_dir=None
     if os.path.isdir(name):
         dataset, count = _folder_images(name, image_size, channels)
         return _pipeline(dataset.map(lambda x: tf.cast(x, tf.uint8)), batch_size, shuffle, seed, count)
+    check_name(name)
     dataset, count = _tfds_images(name, split, data_dir)
     return _pipeline(dataset, batch_size, shuffle, seed, count)
+
+
+# ------------------------------------------------------------------ real data given to fit()
+IMAGE_RANGE_SLACK = 1e-3  # float images must lie in [-1, 1], the generator's tanh range
+
+
+def conform(x, data_shape):
+    """Real data as `GAN.fit` takes it, for a model of `data_shape`. What is unambiguous is
+    adapted: a tfds-style dict's "image", uint8 images scaled to [-1, 1] (with a notice), the
+    missing channel axis of one-channel images. The rest is refused with the expected shape or
+    range: images of other shapes, float images outside [-1, 1] (e.g. [0, 255]), non-finite
+    values in an array, single examples where minibatches were expected."""
+    data_shape = tuple(data_shape)
+    if isinstance(x, tf.data.Dataset):
+        return _conform_dataset(x, data_shape)
+    if isinstance(x, dict):
+        x = _image_of(x)
+    if not hasattr(x, "shape"):
+        return x  # fit() refuses what it cannot use
+    x = np.asarray(x)
+    if x.dtype == np.uint8:
+        _scaling_notice()
+        x = scale_images(x).numpy()
+    if not np.issubdtype(x.dtype, np.floating):
+        raise TypeError(f"Real data must be floats (or uint8 images); got {x.dtype}.")
+    if _lacks_channel_axis(x.shape[1:], data_shape):
+        x = x[..., None]
+    _check_shape(x.shape[1:], data_shape)
+    finite = np.isfinite(x)
+    if not finite.all():
+        raise ValueError(f"The real data holds NaN or infinite values (the first in example "
+                         f"{int(np.argwhere(~finite)[0][0])}); remove or replace them before training.")
+    if len(data_shape) == 3:
+        _check_image_range(float(x.min()), float(x.max()))
+    return x
+
+
+def _image_of(element):
+    if "image" not in element:
+        raise ValueError(f"The data's elements are dicts without an 'image' key (keys: {sorted(element)}); "
+                         "map them to the real data, e.g. dataset.map(lambda e: e['pixels']).")
+    return element["image"]
+
+
+def _conform_dataset(dataset, data_shape):
+    spec = dataset.element_spec
+    if isinstance(spec, dict):
+        _image_of(spec)
+        dataset = dataset.map(_image_of)
+    elif isinstance(spec, tuple):  # (images, labels): the labels are not used
+        dataset = dataset.map(lambda *element: element[0])
+    spec = dataset.element_spec
+    if tuple(spec.shape) == data_shape:
+        raise ValueError(f"The dataset yields single examples of shape {data_shape}; fit() takes minibatches: "
+                         "batch it, e.g. dataset.batch(64, drop_remainder=True).")
+    if spec.dtype == tf.uint8:
+        _scaling_notice()
+        dataset = dataset.map(scale_images)
+    elif not spec.dtype.is_floating:
+        raise TypeError(f"Real data must be floats (or uint8 images); the dataset yields {spec.dtype.name}.")
+    if _lacks_channel_axis(tuple(spec.shape[1:]), data_shape):
+        dataset = dataset.map(lambda images: images[..., None])
+    _check_shape(tuple(dataset.element_spec.shape[1:]), data_shape)
+    if len(data_shape) == 3 and spec.dtype != tf.uint8:
+        for first in dataset.take(1):  # one minibatch tells [0, 255] from [-1, 1]
+            _check_image_range(float(tf.reduce_min(first)), float(tf.reduce_max(first)))
+    return dataset
+
+
+def _lacks_channel_axis(shape, data_shape):
+    return len(data_shape) == 3 and data_shape[-1] == 1 and tuple(shape) == data_shape[:-1]
+
+
+def _check_shape(shape, data_shape):
+    if len(shape) != len(data_shape) or any(s is not None and s != d for s, d in zip(shape, data_shape)):
+        raise ValueError(f"This model takes examples of shape {data_shape}; the data's are {tuple(shape)}.")
+
+
+def _check_image_range(low, high):
+    if low < -1 - IMAGE_RANGE_SLACK or high > 1 + IMAGE_RANGE_SLACK:
+        raise ValueError(f"Float images must lie in [-1, 1] (the generator's tanh range); these span "
+                         f"[{low:g}, {high:g}]. Scale them, e.g. images / 127.5 - 1 for [0, 255].")
+
+
+def _scaling_notice():
+    print("ganzoo: the real images are uint8; scaling them to [-1, 1], the generator's range.", file=sys.stderr)

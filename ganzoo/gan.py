@@ -8,6 +8,8 @@ import tensorflow as tf
 from keras import ops
 
 from ganzoo import losses, precision
+from ganzoo.data import conform as conform_real_data
+from ganzoo.optimizers import BothOptimizers
 
 VALIDATION_STREAM, SAMPLING_STREAM = 1, 2  # noise streams beside training's (GAN._stream_seed)
 LATENT_BLOCK = 65_536  # latents drawn at a time by generate()
@@ -120,6 +122,7 @@ class GAN(keras.Model):
                 f"takes {tuple(discriminator.input_shape[1:])}; build both for the same data_shape."
             )
         self._sampling_draws = 0  # generate(seed=None) calls so far
+        self.generator_only = False  # set by load_preset for a generator-only preset: fit() refuses
         # Only the first replica's increment counts, so all replicas stay on the same seed.
         self.noise_step = self.add_weight(
             shape=(), dtype="int64", initializer="zeros", trainable=False,
@@ -209,6 +212,8 @@ class GAN(keras.Model):
         super().compile(optimizer=None, jit_compile=jit_compile, run_eagerly=run_eagerly,
                         steps_per_execution=steps_per_execution)
         self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+        # What Keras's learning-rate and EMA callbacks act on (see ganzoo.optimizers).
+        self.optimizer = BothOptimizers(d_optimizer, g_optimizer)
         with self.distribute_strategy.scope():
             self.d_optimizer.build(self.discriminator.trainable_variables)
             self.g_optimizer.build(self.generator.trainable_variables)
@@ -314,10 +319,20 @@ class GAN(keras.Model):
         minibatches grouped into each step.
 
         `x` is real data: a `tf.data.Dataset` of minibatches (or of (images, labels) tuples,
-        whose labels are ignored) or an array; `y` is ignored. With k > 1 each epoch uses
+        whose labels are ignored, or of tfds-style dicts, whose "image" is used) or an array;
+        `y` is ignored. Images are floats in [-1, 1], or uint8 (scaled here); see
+        `ganzoo.data.conform` for what else is adapted or refused. With k > 1 each epoch uses
         its minibatches k at a time, so the last `minibatches mod k` of a pass are not used
         in that pass (reshuffled data uses them in later ones).
         """
+        if self.generator_only:
+            raise ValueError(
+                f"{self.name} came from a generator-only preset: its discriminator is untrained, so training "
+                "would undo the generator. Load a full preset (ganzoo presets list), or build the model, "
+                "load the preset generator's weights into it and train both from there.")
+        x = conform_real_data(x, self.data_shape)
+        if validation_data is not None and not isinstance(validation_data, tuple):
+            validation_data = conform_real_data(validation_data, self.data_shape)
         if self.d_steps > 1:
             minibatches = to_dataset(x, batch_size, shuffle)
             x = group_minibatches(minibatches, self.d_steps)

@@ -23,6 +23,7 @@ import shutil
 import sys
 import tarfile
 import tempfile
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -44,8 +45,9 @@ def cache_dir():
 
 def index():
     """{name: {"location", "sha256", "description", "metric"}} of the presets ganzoo knows."""
-    if not os.path.exists(INDEX_FILE):
-        return {}
+    if not os.path.exists(INDEX_FILE):  # shipped with the package: missing means a broken install
+        raise FileNotFoundError(f"ganzoo's preset index {INDEX_FILE} is missing from this installation; "
+                                "reinstall ganzoo (pip install --force-reinstall ganzoo).")
     with open(INDEX_FILE) as f:
         return json.load(f)
 
@@ -119,8 +121,10 @@ def load_preset(name_or_path, sha256=None):
     if metadata["contents"] == "generator":
         gan.generator.load_weights(weights)
         gan.reset_ema()  # a generator-only preset holds the sampling (EMA) generator's weights
+        gan.generator_only = True
         print(f"ganzoo: preset {name_or_path!r} holds the generator's weights only; the discriminator "
-              "is untrained (generate and export work; to keep training, use a full preset).", file=sys.stderr)
+              "is untrained (generate and export work; fit() refuses: use a full preset to keep training).",
+              file=sys.stderr)
     else:
         gan.load_weights(weights)
     # An older preset's "fid" on classifier features, under its name now.
@@ -177,7 +181,15 @@ def download(url, directory, sha256=None):
     partial = f"{final}.partial-{uuid.uuid4().hex[:8]}"
     digest = hashlib.sha256()
     try:
-        with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as f:
+        try:
+            response = urllib.request.urlopen(url, timeout=60)
+        except urllib.error.HTTPError as error:
+            raise ConnectionError(f"Could not download {url}: HTTP {error.code} {error.reason}.") from None
+        except (urllib.error.URLError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            raise ConnectionError(f"Could not download {url}: {reason}. Check the address and the network, "
+                                  "or download the archive by other means and pass its path.") from None
+        with response, open(partial, "wb") as f:
             total = int(response.headers.get("Content-Length") or 0)
             progress = keras.utils.Progbar(total or None, unit_name="byte")
             done = 0
@@ -196,13 +208,23 @@ def download(url, directory, sha256=None):
     return final
 
 
+def _open_archive(archive):
+    try:
+        return tarfile.open(archive, "r:*")
+    except (tarfile.TarError, OSError) as error:
+        raise ValueError(f"{archive} is not a readable preset archive (.tar.gz): {error}.") from None
+
+
 def extract(archive, target):
     """Extracts a preset archive into `target` atomically, refusing members that would land
     outside it (absolute paths, `..`), links and devices."""
     temporary = f"{target}.partial-{uuid.uuid4().hex[:8]}"
     try:
-        with tarfile.open(archive, "r:*") as tar:
-            members = tar.getmembers()
+        with _open_archive(archive) as tar:
+            try:
+                members = tar.getmembers()
+            except (tarfile.TarError, EOFError, OSError) as error:  # a damaged gzip stream is an OSError
+                raise ValueError(f"{archive} is not a readable preset archive (.tar.gz): {error}.") from None
             for member in members:
                 path = os.path.normpath(member.name)
                 if os.path.isabs(member.name) or path == ".." or path.startswith(".." + os.sep):

@@ -29,6 +29,56 @@ def _builder(name):
     return _BUILDERS[name]
 
 
+def is_positive_int(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# What each option must be, by name across the zoo, checked before anything is built: a wrong
+# type or range would otherwise fail deep inside Keras with a message about something else.
+# (A default of None, "pick for me", is always accepted.)
+OPTION_RULES = {
+    "latent_dim": (is_positive_int, "a positive integer"),
+    "filters": (is_positive_int, "a positive integer"),
+    "d_steps": (is_positive_int, "a positive integer"),
+    "unroll_steps": (is_positive_int, "a positive integer"),
+    "pack": (is_positive_int, "a positive integer"),
+    "generator_units": (lambda v: isinstance(v, (list, tuple)) and len(v) > 0 and all(map(is_positive_int, v)),
+                        "a non-empty list of positive integers"),
+    "discriminator_units": (lambda v: isinstance(v, (list, tuple)) and len(v) > 0 and all(map(is_positive_int, v)),
+                            "a non-empty list of positive integers"),
+    "learning_rate": (lambda v: is_number(v) and v > 0, "a positive number"),
+    "d_learning_rate": (lambda v: is_number(v) and v > 0, "a positive number"),
+    "g_learning_rate": (lambda v: is_number(v) and v > 0, "a positive number"),
+    "beta_1": (lambda v: is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    "clip_value": (lambda v: is_number(v) and v > 0, "a positive number"),
+    "gradient_penalty_weight": (lambda v: is_number(v) and v >= 0, "a number >= 0"),
+    "ema_decay": (lambda v: is_number(v) and 0 < v < 1, "a number in (0, 1), e.g. 0.999"),
+    "seed": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
+    "second_order": (lambda v: isinstance(v, bool), "True or False"),
+    "generator_batch_norm": (lambda v: isinstance(v, bool), "True or False"),
+    "objective": (lambda v: isinstance(v, str), "a string"),
+    "architecture": (lambda v: isinstance(v, str), "a string"),
+    "critic_normalization": (lambda v: isinstance(v, str), "a string"),
+}
+
+
+def check_options(name, options):
+    """Raises ValueError for an option `name` does not take, or a value of the wrong kind."""
+    valid = model_options(name)
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise ValueError(f"Unknown option(s) {', '.join(unknown)} for model {name!r}. "
+                         f"Valid options: {', '.join(valid)}.")
+    for key, value in options.items():
+        rule = OPTION_RULES.get(key)
+        if value is not None and rule and not rule[0](value):
+            raise ValueError(f"Model option {key} of {name!r} must be {rule[1]}; got {value!r}.")
+
+
 def model_options(name):
     """{option: default} of the keyword arguments model `name` accepts besides data_shape."""
     parameters = inspect.signature(_builder(name)).parameters
@@ -40,12 +90,7 @@ def get(name, data_shape, precision=None, **options):
     (H, W, C) for images. `options` override the model's defaults; an unknown one is an error.
     `precision` ("float32", "mixed_bfloat16", "mixed_float16", "auto"; None: Keras's global
     dtype policy) is the policy the model computes in, recorded with it (see `ganzoo.precision`)."""
-    unknown = sorted(set(options) - set(model_options(name)))
-    if unknown:
-        raise ValueError(
-            f"Unknown option(s) {', '.join(unknown)} for model {name!r}. "
-            f"Valid options: {', '.join(model_options(name))}."
-        )
+    check_options(name, options)
     data_shape = tuple(int(d) for d in data_shape)
     if len(data_shape) not in (1, 3) or min(data_shape) < 1:
         raise ValueError(f"data_shape must be (D,) for vectors or (H, W, C) for images; got {data_shape}.")

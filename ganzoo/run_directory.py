@@ -27,7 +27,9 @@ import json
 import os
 import shutil
 import signal
+import zipfile
 
+import keras
 import numpy as np
 
 PARTIAL = ".partial-"
@@ -99,6 +101,22 @@ def remove_partials(directory):
         if name.startswith(PARTIAL):
             path = os.path.join(directory, name)
             shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+
+
+def load_model(path):
+    """`keras.models.load_model`, saying what is wrong with an unreadable file (Keras calls a
+    damaged, truncated or non-zip .keras file "File not found")."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"No model file {path}.")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+    except zipfile.BadZipFile:
+        raise ValueError(f"{path} is not a readable .keras file (a zip archive): it is cut short, damaged, "
+                         "or another kind of file.") from None
+    if damaged:
+        raise ValueError(f"{path} is damaged: its member {damaged} fails its checksum.")
+    return keras.models.load_model(path)
 
 
 class TrainingDivergedError(FloatingPointError):

@@ -8,16 +8,15 @@ model.keras.
 """
 
 import json
-import math
 import os
 import time
 
 import keras
 
 from ganzoo import data, registry
-from ganzoo.callbacks import SampleGrid
+from ganzoo.callbacks import SampleGrid, StopOnNonFiniteLoss
 from ganzoo.config import TRAIN_DEFAULTS
-from ganzoo.run_directory import CONFIG_FILE, MODEL_FILE, RunDirectory, TrainingDivergedError, write_json
+from ganzoo.run_directory import CONFIG_FILE, MODEL_FILE, RunDirectory, load_model, write_json
 
 
 def _comparable(config):
@@ -56,7 +55,7 @@ def train(config, workdir):
     # Checkpoints first: they outlive a model.keras whose state.json a kill cut off.
     finished = None if run.checkpoints() else run.finished_state()
     if finished:
-        gan = keras.models.load_model(run.file(MODEL_FILE))
+        gan = load_model(run.file(MODEL_FILE))
         epochs_done, seconds_before = finished["epochs_completed"], finished.get("wall_seconds", 0.0)
         if epochs_done >= epochs:
             print(f"{workdir}: already trained for {epochs_done} epoch(s); raise train.epochs to continue.")
@@ -118,19 +117,3 @@ class RunCheckpoints(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.run.write_checkpoint(self.model, epoch + 1, self.wall_seconds(), where=f"the end of epoch {epoch + 1}")
-
-
-class StopOnNonFiniteLoss(keras.callbacks.Callback):
-    """Stops `fit` at the first train step whose loss is NaN or infinite, naming it (Keras's
-    TerminateOnNaN ends the run quietly, and it would then save the diverged weights)."""
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        for key, value in (logs or {}).items():
-            if key.endswith("loss") and not math.isfinite(float(value)):
-                raise TrainingDivergedError(
-                    f"Training diverged: {key} is {float(value)} at epoch {self._epoch + 1}, step {batch + 1}. "
-                    "Nothing was saved after the last checkpoint. Check the data for NaN or infinite values, "
-                    "or lower the learning rates.")

@@ -3,6 +3,7 @@ meaning is unambiguous, is accepted and does what it says. One test per case."""
 
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -100,3 +101,208 @@ def test_a_model_keras_without_its_state_is_reported_by_name(tmp_path, capsys):
     assert cli.main(args) == 2
     assert "model.keras exists without" in capsys.readouterr().err
     assert json.loads((workdir / "config.json").read_text())["model"]["name"] == "vanilla_gan"
+
+
+# -------------------------------------------------------------------- configs and the CLI
+TRAIN = ["train", "--config", "vanilla_gan_ring8"]
+
+
+@pytest.mark.parametrize("override, message", [
+    ("train.steps_per_epoch=-5", "train.steps_per_epoch must be a positive integer, or None"),
+    ("train.epochs=-1", "train.epochs must be a positive integer; got -1"),
+    ("train.epochs=abc", "train.epochs must be a positive integer; got 'abc'"),
+    ("train.epochs=1.5", "train.epochs must be a positive integer; got 1.5"),
+    ("data.batch_size=0", "data.batch_size must be a positive integer; got 0"),
+    ("train.num_sample_images=0", "train.num_sample_images must be a positive integer; got 0"),
+    ("train.checkpoint_every=0", "train.checkpoint_every must be a positive integer"),
+    ("train.verbose=3", "train.verbose must be \"auto\", 0, 1 or 2; got 3"),
+    ("model.latent_dim='64'", "Model option latent_dim of 'vanilla_gan' must be a positive integer; got '64'"),
+    ("model.generator_units=[-3]", "generator_units of 'vanilla_gan' must be a non-empty list of positive integers"),
+    ("model.ema_decay=1.5", "ema_decay of 'vanilla_gan' must be a number in \\(0, 1\\)"),
+    ("data.name=ring9", "Unknown dataset 'ring9'. ganzoo's: ring8, grid25, fashion_mnist, stacked_fashion_mnist"),
+])
+def test_a_bad_config_value_is_refused_before_anything_is_written(override, message, tmp_path, capsys):
+    workdir = tmp_path / "run"
+    assert cli.main(TRAIN + ["--workdir", str(workdir), "--set", override]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ganzoo: error: ") and len(err.strip().splitlines()) == 1
+    assert re.search(message, err), err
+    assert not workdir.exists()
+
+
+def test_a_dcgan_filter_count_as_a_string_is_refused_by_the_api_too():
+    with pytest.raises(ValueError, match="Model option filters of 'dcgan' must be a positive integer; got '64'"):
+        ganzoo.get("dcgan", data_shape=(28, 28, 1), filters="64")
+
+
+def test_loading_an_unknown_dataset_names_ganzoos_own():
+    with pytest.raises(ValueError, match="Unknown dataset 'ring9'. ganzoo's: ring8, grid25"):
+        ganzoo.data.load("ring9")
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"hello, not a model\n", "is not a readable .keras file"),
+    (os.urandom(4096), "is not a readable .keras file"),
+    (None, "is not a readable .keras file"),  # a real model cut in half
+])
+def test_a_damaged_keras_file_is_reported_as_damaged_not_missing(content, message, tmp_path, capsys):
+    path = tmp_path / "model.keras"
+    if content is None:
+        tiny().save(path)
+        content = path.read_bytes()[: path.stat().st_size // 2]
+    path.write_bytes(content)
+    assert cli.main(["sample", str(path), "--out", str(tmp_path / "s.png")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "s.png").exists()
+
+
+def test_export_of_a_missing_model_names_it(tmp_path, capsys):
+    assert cli.main(["export", str(tmp_path / "nothing"), "--out", str(tmp_path / "exports")]) == 2
+    assert "No trained model at" in capsys.readouterr().err and not (tmp_path / "exports").exists()
+
+
+def test_an_unexpected_error_is_one_line_not_a_traceback(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "list_all", lambda args: {}["boom"])
+    monkeypatch.delenv("GANZOO_TRACEBACK", raising=False)
+    assert cli.main(["list"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("ganzoo: internal error: KeyError: 'boom'") and "Traceback" not in err
+
+
+# ------------------------------------------------------------------------------- presets
+def test_a_preset_archive_of_random_bytes_is_refused_and_nothing_is_extracted(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GANZOO_HOME", str(tmp_path / "home"))
+    archive = tmp_path / "random.tar.gz"
+    archive.write_bytes(os.urandom(4096))
+    assert cli.main(["presets", "download", str(archive)]) == 2
+    assert "is not a readable preset archive (.tar.gz)" in capsys.readouterr().err
+    assert list((tmp_path / "home" / "presets").iterdir()) == []  # no extracted or partial folder
+
+
+def test_a_preset_url_that_answers_404_is_one_line(tmp_path, monkeypatch, capsys):
+    import functools
+    import http.server
+    import threading
+
+    monkeypatch.setenv("GANZOO_HOME", str(tmp_path / "home"))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/missing.tar.gz"
+        assert cli.main(["presets", "download", url]) == 2
+    finally:
+        server.shutdown()
+    assert f"Could not download {url}: HTTP 404" in capsys.readouterr().err
+    downloads = tmp_path / "home" / "presets" / "downloads"
+    assert not downloads.exists() or list(downloads.iterdir()) == []
+
+
+def test_presets_show_prints_a_summary_not_every_reference_pixel(capsys):
+    assert cli.main(["presets", "show", "dcgan_fashion_mnist"]) == 0
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) < 200
+    assert '"reference_samples": "4 samples for seed 0' in out
+
+
+def test_a_generator_only_preset_refuses_to_train(capsys):
+    gan = ganzoo.load_preset("dcgan_fashion_mnist")
+    with pytest.raises(ValueError, match="generator-only preset: its discriminator is untrained"):
+        gan.fit(np.zeros((8, 28, 28, 1), np.float32), batch_size=4, epochs=1, verbose=0)
+
+
+# ----------------------------------------------------------------------- unrolled look-ahead
+@pytest.mark.parametrize("optimizer, message", [
+    ("AdamW", "unrolls Adam or plain SGD discriminator updates; got AdamW"),
+    ({"amsgrad": True}, "amsgrad=True would act on its real updates only"),
+    ({"weight_decay": 0.01}, "weight_decay=0.01"),
+    ({"clipnorm": 1.0}, "clipnorm=1.0"),
+    ({"use_ema": True}, "use_ema=True"),
+])
+def test_the_unrolled_gan_refuses_optimiser_options_its_look_ahead_would_ignore(optimizer, message):
+    import keras
+
+    gan = tiny("unrolled_gan")
+    d_optimizer = getattr(keras.optimizers, optimizer)() if isinstance(optimizer, str) else \
+        keras.optimizers.Adam(1e-4, **optimizer)
+    with pytest.raises(ValueError, match=message):
+        gan.compile(d_optimizer=d_optimizer)
+
+
+def test_tools_scripts_take_the_cli_arguments(tmp_path):
+    import subprocess
+    import sys
+
+    tool = os.path.join(os.path.dirname(__file__), "..", "tools", "export.py")
+    result = subprocess.run([sys.executable, tool, "--help"], capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    assert result.returncode == 0 and "--serving-base-path" in result.stdout
+
+
+# -------------------------------------------------------------------------- real data
+def tiny_images(name="wgan_gp"):
+    gan = ganzoo.get(name, data_shape=(8, 8, 1), filters=4, latent_dim=4)
+    gan.compile()
+    return gan
+
+
+IMAGES = np.random.default_rng(1).uniform(-1, 1, (20, 8, 8, 1)).astype(np.float32)
+
+
+def test_uint8_images_are_scaled_to_the_generators_range_with_a_notice(capsys):
+    pixels = np.random.default_rng(2).integers(0, 256, (20, 8, 8, 1)).astype(np.uint8)
+    conformed = ganzoo.data.conform(pixels, (8, 8, 1))
+    np.testing.assert_allclose(conformed, pixels / 127.5 - 1, atol=1e-6)
+    assert "uint8; scaling them to [-1, 1]" in capsys.readouterr().err
+    gan = tiny_images()
+    gan.fit(pixels, batch_size=4, epochs=1, verbose=0)  # wgan_gp's gradient penalty needs floats
+    assert gan.g_optimizer.iterations.numpy() == 1
+
+
+@pytest.mark.parametrize("as_dataset", [False, True])
+def test_float_images_in_0_255_are_refused_with_the_expected_range(as_dataset):
+    images = IMAGES * 127.5 + 127.5
+    x = tf.data.Dataset.from_tensor_slices(images).batch(4) if as_dataset else images
+    with pytest.raises(ValueError, match=r"Float images must lie in \[-1, 1\].*these span \[\d[\d.]*, 25\d"):
+        tiny_images().fit(x, batch_size=None if as_dataset else 4, epochs=1, verbose=0)
+
+
+def test_tfds_style_dict_elements_train_on_their_image():
+    dataset = tf.data.Dataset.from_tensor_slices({"image": IMAGES, "label": np.arange(20)}).batch(4, drop_remainder=True)
+    gan = tiny_images()
+    gan.fit(dataset, epochs=1, verbose=0)
+    assert gan.g_optimizer.iterations.numpy() == 1  # 5 minibatches, 5 critic steps each
+
+
+def test_dict_elements_without_an_image_key_are_refused_naming_the_keys():
+    dataset = tf.data.Dataset.from_tensor_slices({"pixels": IMAGES}).batch(4, drop_remainder=True)
+    with pytest.raises(ValueError, match=r"dicts without an 'image' key \(keys: \['pixels'\]\)"):
+        tiny_images().fit(dataset, epochs=1, verbose=0)
+
+
+def test_one_channel_images_without_the_channel_axis_train():
+    gan = tiny_images()
+    gan.fit(IMAGES[..., 0], batch_size=4, epochs=1, verbose=0)
+    assert gan.g_optimizer.iterations.numpy() == 1
+
+
+def test_images_of_another_shape_are_refused_with_both_shapes():
+    with pytest.raises(ValueError, match=r"takes examples of shape \(8, 8, 1\); the data's are \(8, 8, 3\)"):
+        tiny_images().fit(np.repeat(IMAGES, 3, axis=-1), batch_size=4, epochs=1, verbose=0)
+
+
+def test_an_unbatched_dataset_is_refused_with_the_fix():
+    with pytest.raises(ValueError, match=r"yields single examples of shape \(8, 8, 1\).*batch it"):
+        tiny_images().fit(tf.data.Dataset.from_tensor_slices(IMAGES), epochs=1, verbose=0)
+
+
+def test_nan_in_an_array_is_refused_naming_the_example():
+    images = IMAGES.copy()
+    images[7, 3, 3, 0] = np.nan
+    with pytest.raises(ValueError, match=r"NaN or infinite values \(the first in example 7\)"):
+        tiny_images().fit(images, batch_size=4, epochs=1, verbose=0)
+
+
+def test_integer_vectors_are_refused_as_not_floats():
+    with pytest.raises(TypeError, match="Real data must be floats \\(or uint8 images\\); got int64"):
+        tiny().fit(np.ones((64, 2), np.int64), batch_size=32, epochs=1, verbose=0)

@@ -16,11 +16,12 @@ import textwrap
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import ganzoo
 from ganzoo import cli
 from ganzoo.run_directory import RunDirectory, TrainingDivergedError
-from ganzoo.training import StopOnNonFiniteLoss
+from ganzoo.callbacks import StopOnNonFiniteLoss
 
 # One epoch of 4 steps, a checkpoint every 2: two checkpoints, the second replaced in place
 # when the epoch ends at its step.
@@ -119,6 +120,7 @@ def test_training_on_nan_data_stops_at_the_first_step_naming_it():
     points[5, 0] = np.nan
     gan = ganzoo.get("vanilla_gan", data_shape=(2,), latent_dim=4, generator_units=(8,), discriminator_units=(8,))
     gan.compile()
+    dataset = tf.data.Dataset.from_tensor_slices(points).batch(32)  # (an array with NaN is refused up front)
     with pytest.raises(TrainingDivergedError, match="d_loss is nan at epoch 1, step 1"):
-        gan.fit(points, batch_size=32, epochs=1, shuffle=False, callbacks=[StopOnNonFiniteLoss()], verbose=0)
+        gan.fit(dataset, epochs=1, callbacks=[StopOnNonFiniteLoss()], verbose=0)
     assert gan.g_optimizer.iterations.numpy() == 1  # stopped after the step that saw the NaN

@@ -118,6 +118,5 @@ def test_functional_adam_step_equals_keras_adam():
 
 
 def test_unsupported_discriminator_optimizer_is_refused():
-    gan = tiny_unrolled_gan(keras.optimizers.RMSprop(0.01))
-    with pytest.raises(ValueError, match="Adam or plain SGD"):
-        gan.fit(np.zeros((8, 2), "float32"), batch_size=4, verbose=0)
+    with pytest.raises(ValueError, match="Adam or plain SGD"):  # at compile, before any training
+        tiny_unrolled_gan(keras.optimizers.RMSprop(0.01))

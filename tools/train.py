@@ -1,25 +1,13 @@
-"""Trains a ganzoo config, the same job as `ganzoo train`.
+"""Trains a ganzoo config: `ganzoo train` as a script, with the same arguments (--help).
 
-    python tools/train.py --config=dcgan_fashion_mnist --workdir=runs/dcgan --set=train.epochs=2
+    python tools/train.py --config dcgan_fashion_mnist --workdir runs/dcgan --set train.epochs=2
+
+The command line goes to the CLI unchanged, so the script and the command cannot drift apart.
 """
 
-from absl import app, flags
+import sys
 
-flags.DEFINE_string("config", "dcgan_fashion_mnist", "Config name (in configs/) or file.")
-flags.DEFINE_string("workdir", None, "Run directory; an existing one resumes. Default runs/CONFIG.")
-flags.DEFINE_multi_string("set", [], "Config override section.key=value, e.g. train.epochs=2.")
-FLAGS = flags.FLAGS
-
-
-def main(argv):
-    del argv
-    from ganzoo import cli
-
-    args = ["train", "--config", FLAGS.config] + [f"--set={o}" for o in FLAGS.set]
-    if FLAGS.workdir:
-        args += ["--workdir", FLAGS.workdir]
-    raise SystemExit(cli.main(args))
-
+from ganzoo import cli
 
 if __name__ == "__main__":
-    app.run(main)
+    sys.exit(cli.main(["train", *sys.argv[1:]]))

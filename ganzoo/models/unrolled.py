@@ -10,6 +10,24 @@ from ganzoo.models.common import adam, build_networks
 from ganzoo.registry import register
 
 
+
+def check_unrollable(optimizer):
+    """Raises ValueError unless the look-ahead reproduces `optimizer`'s steps exactly: plain
+    Adam, or SGD without momentum, and none of the options that change a step (they would act
+    on the real update and not on the unrolled ones)."""
+    kind = type(optimizer)
+    if kind is not keras.optimizers.Adam and not (kind is keras.optimizers.SGD and not optimizer.momentum):
+        raise ValueError(f"UnrolledGAN unrolls Adam or plain SGD discriminator updates; got {kind.__name__}. "
+                         "Compile with d_optimizer=keras.optimizers.Adam(...).")
+    options = {"amsgrad": getattr(optimizer, "amsgrad", False), "weight_decay": optimizer.weight_decay,
+               "clipnorm": optimizer.clipnorm, "clipvalue": optimizer.clipvalue,
+               "global_clipnorm": optimizer.global_clipnorm, "use_ema": optimizer.use_ema,
+               "gradient_accumulation_steps": optimizer.gradient_accumulation_steps}
+    used = [f"{key}={value!r}" for key, value in options.items() if value]
+    if used:
+        raise ValueError(f"UnrolledGAN's look-ahead reproduces plain {kind.__name__} steps, so the discriminator "
+                         f"optimiser's {', '.join(used)} would act on its real updates only; compile without it.")
+
 @keras.saving.register_keras_serializable(package="ganzoo")
 class UnrolledGAN(GAN):
     """A GAN whose generator loss is taken against the discriminator after K more updates.
@@ -69,11 +87,16 @@ class UnrolledGAN(GAN):
         fake_scores = score(weights, fake)
         return self._g_loss_fn(fake_scores), fake_scores
 
+    def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
+        """`GAN.compile`; the discriminator's optimiser must be one the look-ahead reproduces."""
+        super().compile(d_optimizer, g_optimizer, **kwargs)
+        check_unrollable(precision.inner_optimizer(self.d_optimizer))
+
     # The discriminator optimiser's update rule as a pure function of tensors, since Keras's
     # `Optimizer.stateless_apply` is not available on the TensorFlow backend.
     def _optimizer_slots(self):
         optimizer = precision.inner_optimizer(self.d_optimizer)
-        if isinstance(optimizer, keras.optimizers.Adam):
+        if type(optimizer) is keras.optimizers.Adam:
             variables = self.discriminator.trainable_variables
             index = [optimizer._get_variable_index(v) for v in variables]
             return {
@@ -81,12 +104,7 @@ class UnrolledGAN(GAN):
                 "m": [tf.identity(optimizer._momentums[i].value) for i in index],
                 "v": [tf.identity(optimizer._velocities[i].value) for i in index],
             }
-        if type(optimizer) is keras.optimizers.SGD and not optimizer.momentum:
-            return {}
-        raise ValueError(
-            f"UnrolledGAN unrolls Adam or plain SGD discriminator updates; got "
-            f"{type(optimizer).__name__}. Compile with d_optimizer=keras.optimizers.Adam(...)."
-        )
+        return {}
 
     def _functional_update(self, weights, gradients, slots):
         optimizer = precision.inner_optimizer(self.d_optimizer)
