@@ -127,4 +127,4 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
                 raise TrainingDivergedError(
                     f"Training diverged: {key} is {float(value)} at epoch {self._epoch + 1}, step {batch + 1}. "
                     "Nothing was saved after the last checkpoint. Check the data for NaN or infinite values, "
-                    "or lower the learning rates.")
+                    "or lower the learning rates (in a new --workdir: a run's config is fixed).")

@@ -220,17 +220,27 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         args.run(args)
-    except (ValueError, TypeError, OSError, RuntimeError, FloatingPointError, MemoryError) as error:
-        # Bad input, missing or damaged files, a failed download, a diverged run: one line.
-        print(f"ganzoo: error: {error}", file=sys.stderr)
-        return 2
-    except Exception as error:  # anything else is a bug: one line, the traceback on request
+    except Exception as error:  # one line; GANZOO_TRACEBACK=1 shows the traceback
         if os.environ.get("GANZOO_TRACEBACK"):
             raise
+        if _user_error(error):  # bad input, missing or damaged files, a failed download, divergence
+            print(f"ganzoo: error: {str(error).splitlines()[0] if str(error) else type(error).__name__}",
+                  file=sys.stderr)
+            return 2
         print(f"ganzoo: internal error: {type(error).__name__}: {error} (rerun with GANZOO_TRACEBACK=1 for "
               "the traceback, and please report it)", file=sys.stderr)
         return 1
     return 0
+
+
+def _user_error(error):
+    """Errors that describe the input, not a bug: ganzoo's own refusals, files, the network,
+    and TensorFlow's data assertions (e.g. images out of range) and memory exhaustion."""
+    if isinstance(error, (ValueError, TypeError, OSError, RuntimeError, FloatingPointError, MemoryError)):
+        return True
+    import tensorflow as tf
+
+    return isinstance(error, (tf.errors.InvalidArgumentError, tf.errors.ResourceExhaustedError))
 
 
 if __name__ == "__main__":

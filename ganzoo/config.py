@@ -102,7 +102,7 @@ def validate(config):
     _check_keys("data", config["data"], DATA_KEYS)
     if "name" not in config["data"]:
         raise ValueError("The data section needs a name (e.g. 'fashion_mnist', 'ring8').")
-    data.check_name(config["data"]["name"])
+    data.check_name(config["data"]["name"], config["data"].get("data_dir"))
     _check_keys("compile", config["compile"], COMPILE_KEYS)
     _check_keys("train", config["train"], TRAIN_DEFAULTS)
     config["train"] = {**TRAIN_DEFAULTS, **config["train"]}

@@ -141,16 +141,22 @@ def _pipeline(dataset, batch_size, shuffle, seed, num_examples, cache=True, imag
 OWN_DATASETS = (*MIXTURES, "fashion_mnist", "stacked_fashion_mnist")
 
 
-def check_name(name):
+def check_name(name, data_dir=None):
     """Raises ValueError unless `name` is one of ganzoo's datasets, a folder of images, or a
-    tensorflow-datasets builder (checked against tfds's list, which names none of ganzoo's)."""
+    tensorflow-datasets name: a registered builder (tfds's list names none of ganzoo's), a
+    community "namespace:dataset", or a dataset prepared in `data_dir`."""
     if not isinstance(name, str) or not name:
         raise ValueError(f"data.name must be a dataset name or a folder; got {name!r}.")
     if name in OWN_DATASETS or os.path.isdir(name):
         return
+    base, _, after_colon = name.partition(":")
+    if after_colon and not after_colon[0].isdigit():  # "huggingface:mnist", not "mnist:3.0.1"
+        return
+    builder = base.split("/")[0]  # "celeb_a/align" names its builder first
+    if data_dir and os.path.isdir(os.path.join(data_dir, builder)):
+        return
     import tensorflow_datasets as tfds
 
-    builder = name.split(":")[0].split("/")[0]  # "mnist:3.0.1", "celeb_a/..." name their builder first
     if builder not in tfds.list_builders(with_community_datasets=False):
         raise ValueError(f"Unknown dataset {name!r}. ganzoo's: {', '.join(OWN_DATASETS)}; or a folder of images; "
                          "or a tensorflow-datasets name (tfds.list_builders()).")
@@ -219,7 +225,7 @@ def load(name, batch_size=64, split="train", shuffle=True, seed=0, data_dir=None
     if os.path.isdir(name):
         dataset, count = _folder_images(name, image_size, channels)
         return _pipeline(dataset.map(lambda x: tf.cast(x, tf.uint8)), batch_size, shuffle, seed, count)
-    check_name(name)
+    check_name(name, data_dir)
     dataset, count = _tfds_images(name, split, data_dir)
     return _pipeline(dataset, batch_size, shuffle, seed, count)
 
@@ -274,7 +280,7 @@ def _conform_dataset(dataset, data_shape):
     elif isinstance(spec, tuple):  # (images, labels): the labels are not used
         dataset = dataset.map(lambda *element: element[0])
     spec = dataset.element_spec
-    if tuple(spec.shape) == data_shape:
+    if spec.shape.rank is not None and tuple(spec.shape) == data_shape:
         raise ValueError(f"The dataset yields single examples of shape {data_shape}; fit() takes minibatches: "
                          "batch it, e.g. dataset.batch(64, drop_remainder=True).")
     if spec.dtype == tf.uint8:
@@ -282,13 +288,24 @@ def _conform_dataset(dataset, data_shape):
         dataset = dataset.map(scale_images)
     elif not spec.dtype.is_floating:
         raise TypeError(f"Real data must be floats (or uint8 images); the dataset yields {spec.dtype.name}.")
+    if spec.shape.rank is None:  # e.g. tf.py_function without a shape: declare the model's
+        dataset = dataset.map(lambda batch: tf.ensure_shape(batch, [None, *data_shape]))
+        spec = dataset.element_spec
     if _lacks_channel_axis(tuple(spec.shape[1:]), data_shape):
         dataset = dataset.map(lambda images: images[..., None])
     _check_shape(tuple(dataset.element_spec.shape[1:]), data_shape)
     if len(data_shape) == 3 and spec.dtype != tf.uint8:
-        for first in dataset.take(1):  # one minibatch tells [0, 255] from [-1, 1]
-            _check_image_range(float(tf.reduce_min(first)), float(tf.reduce_max(first)))
+        # Checked batch by batch as training reads them: peeking at a batch here would fill a
+        # shuffle buffer (or consume a single-pass source) only to throw it away.
+        dataset = dataset.map(_assert_image_range)
     return dataset
+
+
+def _assert_image_range(images):
+    low, high = tf.reduce_min(images), tf.reduce_max(images)
+    valid = tf.logical_and(low >= -1 - IMAGE_RANGE_SLACK, high <= 1 + IMAGE_RANGE_SLACK)
+    with tf.control_dependencies([tf.debugging.Assert(valid, [IMAGE_RANGE_MESSAGE, "got", low, high])]):
+        return tf.identity(images)
 
 
 def _lacks_channel_axis(shape, data_shape):
@@ -300,10 +317,13 @@ def _check_shape(shape, data_shape):
         raise ValueError(f"This model takes examples of shape {data_shape}; the data's are {tuple(shape)}.")
 
 
+IMAGE_RANGE_MESSAGE = ("Float images must lie in [-1, 1] (the generator's tanh range); scale them, e.g. "
+                       "images / 127.5 - 1 for [0, 255]. Their minimum and maximum:")
+
+
 def _check_image_range(low, high):
     if low < -1 - IMAGE_RANGE_SLACK or high > 1 + IMAGE_RANGE_SLACK:
-        raise ValueError(f"Float images must lie in [-1, 1] (the generator's tanh range); these span "
-                         f"[{low:g}, {high:g}]. Scale them, e.g. images / 127.5 - 1 for [0, 255].")
+        raise ValueError(f"{IMAGE_RANGE_MESSAGE} [{low:g}, {high:g}].")
 
 
 def _scaling_notice():

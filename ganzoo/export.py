@@ -13,12 +13,15 @@ Signatures (inference mode throughout; the batch dimension left None for request
     sample_png       num_samples int32 [], seed int64 [] -> images_bytes string [None] (PNG; image models)
 
 `sample` draws the latent with stateless ops seeded by (seed, 0), like `GAN.generate(n, seed)`:
-the same seed gives the same images, in the SavedModel and in Python.
+the same seed gives the same images, in the SavedModel and in Python (for n up to 65,536,
+`generate`'s first latent block; beyond it `generate` draws further blocks from other seeds).
 """
 
 import json
 import os
+import re
 import shutil
+import socket
 import uuid
 
 import keras
@@ -28,6 +31,8 @@ import tensorflow as tf
 from ganzoo.run_directory import PARTIAL, write_atomically, write_point
 
 REPLACED = ".replaced-"  # a version an overwriting export moved aside
+# The temporary names export() writes: .partial-<version>-<host>-<pid>-<hex> (and .replaced-...).
+LEFTOVER = re.compile(r"^\.(?P<kind>partial|replaced)-(?P<version>\d+)-(?P<host>.+)-(?P<pid>\d+)-[0-9a-f]{8}$")
 METADATA_FILE = "ganzoo_metadata.json"
 WARMUP_FILE = "tf_serving_warmup_requests"
 
@@ -163,6 +168,8 @@ def export(gan, base_dir, name=None, version=None, overwrite=False, training_con
     """
     name = name or gan.name
     model_dir = os.path.join(base_dir, name)
+    if os.path.isdir(model_dir):  # first: a version a killed overwrite moved aside counts again
+        recover_interrupted_exports(model_dir)
     version = next_version(model_dir) if version is None else int(version)
     if version < 1:
         raise ValueError(f"Versions are positive integers; got {version}.")
@@ -170,10 +177,9 @@ def export(gan, base_dir, name=None, version=None, overwrite=False, training_con
     if os.path.exists(final) and not overwrite:
         raise FileExistsError(f"{final} exists; pass overwrite=True (--overwrite) or another version.")
     os.makedirs(model_dir, exist_ok=True)
-    recover_interrupted_exports(model_dir)
-    # Hidden and non-numeric: TF Serving ignores it until the rename. The pid tells a later
+    # Hidden and non-numeric: TF Serving ignores it until the rename. Host and pid tell a later
     # export whether the process that wrote it is gone.
-    tag = f"{version}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tag = f"{version}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     temporary = os.path.join(model_dir, f"{PARTIAL}{tag}")
     try:
         build_archive(gan).write_out(temporary, verbose=False)
@@ -202,18 +208,19 @@ def export(gan, base_dir, name=None, version=None, overwrite=False, training_con
 
 
 def recover_interrupted_exports(model_dir):
-    """Cleans up after exports that were killed: their partial folders are deleted, and a
-    version moved aside by an overwrite that never put its successor in place comes back.
-    Folders of exports still running (their pid alive) are left alone."""
+    """Cleans up after exports that were killed on this host: their partial folders are
+    deleted, and a version moved aside by an overwrite that never put its successor in place
+    comes back. Folders of exports still running, or from other hosts sharing the volume (whose
+    processes this one cannot see), are left alone, as are names this module did not write."""
     for entry in sorted(os.listdir(model_dir)):
-        prefix = next((p for p in (PARTIAL, REPLACED) if entry.startswith(p)), None)
-        if prefix is None:
+        match = LEFTOVER.match(entry)
+        if not match:
             continue
-        version, pid = entry[len(prefix):].split("-")[:2]
-        if _process_alive(int(pid)):
+        kind, version, host, pid = match.group("kind", "version", "host", "pid")
+        if host != socket.gethostname() or _process_alive(int(pid)):
             continue
         path, final = os.path.join(model_dir, entry), os.path.join(model_dir, version)
-        if prefix == REPLACED and not os.path.exists(final):
+        if kind == "replaced" and not os.path.exists(final):
             os.rename(path, final)
         else:
             shutil.rmtree(path)

@@ -202,8 +202,8 @@ class GAN(keras.Model):
         both are wrapped in `keras.optimizers.LossScaleOptimizer` (as Keras does for its one
         optimiser), and the wrappers' loss scales are saved with the model.
         """
-        d_optimizer = _get_optimizer(d_optimizer or self.default_optimizers["discriminator"])
-        g_optimizer = _get_optimizer(g_optimizer or self.default_optimizers["generator"])
+        d_optimizer = resolve_optimizer(d_optimizer or self.default_optimizers["discriminator"])
+        g_optimizer = resolve_optimizer(g_optimizer or self.default_optimizers["generator"])
         if d_optimizer is g_optimizer:
             raise ValueError("d_optimizer and g_optimizer must be two optimizer instances, "
                              "since each keeps its own state; pass two.")
@@ -331,7 +331,9 @@ class GAN(keras.Model):
                 "would undo the generator. Load a full preset (ganzoo presets list), or build the model, "
                 "load the preset generator's weights into it and train both from there.")
         x = conform_real_data(x, self.data_shape)
-        if validation_data is not None and not isinstance(validation_data, tuple):
+        if isinstance(validation_data, tuple):  # (x, y): y is ignored, as in fit
+            validation_data = (conform_real_data(validation_data[0], self.data_shape), *validation_data[1:])
+        elif validation_data is not None:
             validation_data = conform_real_data(validation_data, self.data_shape)
         if self.d_steps > 1:
             minibatches = to_dataset(x, batch_size, shuffle)
@@ -347,6 +349,10 @@ class GAN(keras.Model):
         return super().fit(x, None, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
                            validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
                            **kwargs)
+
+    def evaluate(self, x=None, y=None, batch_size=None, *args, **kwargs):
+        """`keras.Model.evaluate` on real data, conformed as `fit` conforms it."""
+        return super().evaluate(conform_real_data(x, self.data_shape), y, batch_size, *args, **kwargs)
 
     def _real_minibatches(self, data):
         real = data[0] if isinstance(data, (tuple, list)) else data
@@ -467,17 +473,22 @@ class GAN(keras.Model):
             default_optimizers=self.default_optimizers,
             ema_decay=self.ema_decay,
         )
+        if self.generator_only:  # so that a saved copy of a generator-only preset still refuses fit
+            config["generator_only"] = True
         return config
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
+        generator_only = config.pop("generator_only", False)
         for key in ("generator", "discriminator"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
+        gan = cls(**config)
+        gan.generator_only = generator_only
+        return gan
 
 
-def _get_optimizer(identifier):
+def resolve_optimizer(identifier):
     """An optimizer from an instance, a name or a config; a config is copied first, since
     Keras's deserialization replaces its nested configs (a schedule) in place."""
     return keras.optimizers.get(copy.deepcopy(identifier) if isinstance(identifier, dict) else identifier)

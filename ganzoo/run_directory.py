@@ -27,6 +27,7 @@ import json
 import os
 import shutil
 import signal
+import sys
 import zipfile
 
 import keras
@@ -69,9 +70,17 @@ def write_atomically(path, write):
     name keeps `path`'s suffix (Keras picks the format by it)."""
     temporary = os.path.join(os.path.dirname(path), PARTIAL + os.path.basename(path))
     write(temporary)
+    _sync(temporary)
     write_point(temporary)
     os.replace(temporary, path)
     write_point()
+
+
+def _sync(path):
+    """Flushes a written file to disk before its rename, so that a power cut (not only a kill)
+    cannot leave a final name on an empty file."""
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())
 
 
 def write_json(path, value):
@@ -130,7 +139,8 @@ def check_finite(model, where):
         raise TrainingDivergedError(
             f"Training diverged: non-finite weights at {where} ({', '.join(bad[:3])}"
             f"{', ...' if len(bad) > 3 else ''}). Nothing was saved; the last good checkpoint stays. "
-            "Check the data for NaN or infinite values, or lower the learning rates.")
+            "Check the data for NaN or infinite values, or lower the learning rates (in a new --workdir: "
+            "a run's config is fixed).")
 
 
 class RunDirectory:
@@ -169,6 +179,8 @@ class RunDirectory:
         model.save_weights(os.path.join(temporary, CHECKPOINT_WEIGHTS))
         with open(os.path.join(temporary, CHECKPOINT_STATE), "w") as f:
             json.dump(state, f)
+        for name in (CHECKPOINT_WEIGHTS, CHECKPOINT_STATE):
+            _sync(os.path.join(temporary, name))
         write_point(temporary)
         os.replace(temporary, final)
         write_point()
@@ -179,9 +191,15 @@ class RunDirectory:
         """Loads the newest checkpoint into `model` (built and compiled); returns its state,
         or None when there is none."""
         for checkpoint in self.checkpoints():
-            model.load_weights(os.path.join(checkpoint, CHECKPOINT_WEIGHTS))
-            with open(os.path.join(checkpoint, CHECKPOINT_STATE)) as f:
-                return {**json.load(f), "checkpoint": checkpoint}
+            try:
+                with open(os.path.join(checkpoint, CHECKPOINT_STATE)) as f:
+                    state = json.load(f)
+                model.load_weights(os.path.join(checkpoint, CHECKPOINT_WEIGHTS))
+            except (OSError, ValueError) as error:  # a disk fault, since kills leave no such file
+                print(f"ganzoo: checkpoint {checkpoint} is unreadable ({error}); trying the one before it.",
+                      file=sys.stderr)
+                continue
+            return {**state, "checkpoint": checkpoint}
         return None
 
     # ---------------------------------------------------------------------- the final model

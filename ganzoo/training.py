@@ -87,6 +87,7 @@ def train(config, workdir):
             steps_per_epoch=train_config["steps_per_epoch"], callbacks=callbacks,
             verbose=train_config["verbose"])
     # Wall time of the fit calls that made model.keras (replayed epochs count, lost ones not).
+    epochs = max(epochs, epochs_done)  # a checkpoint past a lowered train.epochs keeps its count
     run.write_final(gan, epochs, checkpoints.wall_seconds())
     print(f"{workdir}: wrote {MODEL_FILE} ({epochs} epoch(s)) and samples in {os.path.join(workdir, 'samples')}")
     return gan
@@ -106,10 +107,12 @@ class RunCheckpoints(keras.callbacks.Callback):
         return self.seconds_before + time.perf_counter() - self._start
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
+        self._epoch, self._last_batch = epoch, -1
 
     def on_train_batch_end(self, batch, logs=None):
-        self._steps_since += 1
+        # `batch` is the last step of this call (steps_per_execution may run several).
+        self._steps_since += batch - self._last_batch
+        self._last_batch = batch
         if self.every_steps and self._steps_since >= self.every_steps:
             self._steps_since = 0
             self.run.write_checkpoint(self.model, self._epoch, self.wall_seconds(),

@@ -5,7 +5,7 @@ import tensorflow as tf
 from keras import ops
 
 from ganzoo import precision
-from ganzoo.gan import GAN
+from ganzoo.gan import GAN, resolve_optimizer
 from ganzoo.models.common import adam, build_networks
 from ganzoo.registry import register
 
@@ -89,8 +89,9 @@ class UnrolledGAN(GAN):
 
     def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
         """`GAN.compile`; the discriminator's optimiser must be one the look-ahead reproduces."""
+        d_optimizer = resolve_optimizer(d_optimizer or self.default_optimizers["discriminator"])
+        check_unrollable(d_optimizer)  # before anything is installed
         super().compile(d_optimizer, g_optimizer, **kwargs)
-        check_unrollable(precision.inner_optimizer(self.d_optimizer))
 
     # The discriminator optimiser's update rule as a pure function of tensors, since Keras's
     # `Optimizer.stateless_apply` is not available on the TensorFlow backend.
