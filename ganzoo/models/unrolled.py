@@ -90,7 +90,7 @@ class UnrolledGAN(GAN):
     def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
         """`GAN.compile`; the discriminator's optimiser must be one the look-ahead reproduces."""
         d_optimizer = resolve_optimizer(d_optimizer or self.default_optimizers["discriminator"])
-        check_unrollable(d_optimizer)  # before anything is installed
+        check_unrollable(precision.inner_optimizer(d_optimizer))  # before anything is installed
         super().compile(d_optimizer, g_optimizer, **kwargs)
 
     # The discriminator optimiser's update rule as a pure function of tensors, since Keras's
