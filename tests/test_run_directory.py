@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 
 import keras
 import numpy as np
@@ -21,18 +20,12 @@ import tensorflow as tf
 import ganzoo
 from ganzoo import cli
 from ganzoo.run_directory import RunDirectory, TrainingDivergedError
+from zoo_checks import tiny_ring8_config
 from ganzoo.callbacks import StopOnNonFiniteLoss
 
 # One epoch of 4 steps, a checkpoint every 2: two checkpoints, the second replaced in place
 # when the epoch ends at its step.
-TINY_CONFIG = textwrap.dedent("""
-    def get_config():
-        return {
-            "model": {"name": "vanilla_gan", "latent_dim": 4, "generator_units": [8], "discriminator_units": [8]},
-            "data": {"name": "ring8", "batch_size": 8, "num_samples": 32},
-            "train": {"epochs": 1, "checkpoint_every": 2, "num_sample_images": 16, "verbose": 0},
-        }
-""")
+TINY_CONFIG = tiny_ring8_config(32, epochs=1, checkpoint_every=2, num_sample_images=16, verbose=0)
 STEPS_PER_EPOCH = 4
 
 

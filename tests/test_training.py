@@ -6,7 +6,6 @@ import pathlib
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 
 import keras
@@ -14,6 +13,7 @@ import pytest
 
 from ganzoo import cli, config
 from ganzoo.run_directory import RunDirectory
+from zoo_checks import tiny_ring8_config
 
 DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
 
@@ -76,14 +76,7 @@ def test_default_job_writes_the_run_directory_and_continues(tmp_path, capsys):
     assert open(out, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
 
 
-TINY_CONFIG = textwrap.dedent("""
-    def get_config():
-        return {
-            "model": {"name": "vanilla_gan", "latent_dim": 4, "generator_units": [8], "discriminator_units": [8]},
-            "data": {"name": "ring8", "batch_size": 8, "num_samples": 32_000},
-            "train": {"epochs": 2, "checkpoint_every": 100, "num_sample_images": 100, "verbose": 2},
-        }
-""")
+TINY_CONFIG = tiny_ring8_config(32_000, epochs=2, checkpoint_every=100, num_sample_images=100, verbose=2)
 
 
 def test_a_run_killed_mid_epoch_resumes_and_finishes(tmp_path):
@@ -121,7 +114,7 @@ def test_a_run_killed_mid_epoch_resumes_and_finishes(tmp_path):
 
 def test_tools_train_runs_the_same_job(tmp_path):
     config_file = tmp_path / "tiny.py"
-    config_file.write_text(TINY_CONFIG.replace("32_000", "160").replace('"epochs": 2', '"epochs": 1'))
+    config_file.write_text(tiny_ring8_config(160, epochs=1, checkpoint_every=100, num_sample_images=100, verbose=2))
     tool = os.path.join(os.path.dirname(__file__), "..", "tools", "train.py")
     result = subprocess.run([sys.executable, tool, f"--config={config_file}", f"--workdir={tmp_path / 'run'}"],
                             capture_output=True, text=True, timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))

@@ -90,3 +90,15 @@ def run_tensorflow_only(script, *args, timeout=600):
                             timeout=timeout, cwd="/")
     assert result.returncode == 0, result.stderr[-4000:]
     return result
+
+
+def tiny_ring8_config(num_samples, **train):
+    """The text of a config file: a tiny vanilla GAN on `num_samples` ring8 points, with `train`."""
+    return (
+        "def get_config():\n"
+        "    return {\n"
+        '        "model": {"name": "vanilla_gan", "latent_dim": 4, "generator_units": [8], "discriminator_units": [8]},\n'
+        f'        "data": {{"name": "ring8", "batch_size": 8, "num_samples": {num_samples}}},\n'
+        f"        \"train\": {train!r},\n"
+        "    }\n"
+    )
