@@ -10,6 +10,7 @@ from keras import ops
 from ganzoo import losses, precision
 from ganzoo.data import conform as conform_real_data
 from ganzoo.optimizers import BothOptimizers
+from ganzoo.registry import is_positive_int
 
 VALIDATION_STREAM, SAMPLING_STREAM = 1, 2  # noise streams beside training's (GAN._stream_seed)
 LATENT_BLOCK = 65_536  # latents drawn at a time by generate()
@@ -527,6 +528,6 @@ def group_minibatches(dataset, k):
 
 
 def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+    if not is_positive_int(value):
         raise ValueError(f"{name} must be a positive integer; got {value!r}.")
     return int(value)

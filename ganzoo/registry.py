@@ -6,6 +6,8 @@ line describes the model; its keyword arguments are the options `get` accepts.
 
 import inspect
 
+import numpy as np
+
 from ganzoo import precision as precision_lib
 
 _BUILDERS = {}
@@ -30,7 +32,7 @@ def _builder(name):
 
 
 def is_positive_int(value):
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
 
 
 def is_number(value):

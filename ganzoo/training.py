@@ -86,8 +86,8 @@ def train(config, workdir):
     gan.fit(dataset, epochs=epochs, initial_epoch=epochs_done,
             steps_per_epoch=train_config["steps_per_epoch"], callbacks=callbacks,
             verbose=train_config["verbose"])
-    # Wall time of the fit calls that made model.keras (replayed epochs count, lost ones not).
     epochs = max(epochs, epochs_done)  # a checkpoint past a lowered train.epochs keeps its count
+    # Wall time of the fit calls that made model.keras (replayed epochs count, lost ones not).
     run.write_final(gan, epochs, checkpoints.wall_seconds())
     print(f"{workdir}: wrote {MODEL_FILE} ({epochs} epoch(s)) and samples in {os.path.join(workdir, 'samples')}")
     return gan
