@@ -6,6 +6,38 @@
 """
 
 import os
+import sys
+
+
+def _quiet_tensorflow_start():
+    """Imports TensorFlow and starts its runtime with the process's stderr (fd 2) sent to a
+    temporary file, then restores it. TensorFlow 2.21 prints its C++ start-up lines (absl,
+    oneDNN, CPU features) before TF_CPP_MIN_LOG_LEVEL applies, so only this keeps the `ganzoo`
+    command's first screen its own. If the import fails, what it printed is replayed."""
+    import tempfile
+
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.constant(0.0) + 1.0  # the runtime's own start-up lines come with the first op
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.buffer.write(captured.read())
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+# The `ganzoo` command only (library users keep TensorFlow's defaults), and only when the user
+# has not chosen a log level: TF_CPP_MIN_LOG_LEVEL=0 shows everything again.
+if os.path.basename(sys.argv[0]) == "ganzoo" and "TF_CPP_MIN_LOG_LEVEL" not in os.environ:
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    _quiet_tensorflow_start()
 
 # ganzoo's train steps use tf.GradientTape and tf.distribute: it runs on the TensorFlow backend.
 _backend = os.environ.get("KERAS_BACKEND", "tensorflow")

@@ -360,3 +360,20 @@ def test_an_export_leaves_folders_it_did_not_write_alone(tmp_path):
     (tmp_path / "m" / ".partial-3-otherhost-1-abcdef12").mkdir()  # another host's export in progress
     tiny().export(str(tmp_path), name="m")
     assert sorted(os.listdir(tmp_path / "m")) == [".partial-3-abcdef12", ".partial-3-otherhost-1-abcdef12", "1"]
+
+
+def test_the_ganzoo_command_opens_without_tensorflows_start_up_lines():
+    import subprocess
+    import sys
+
+    command = os.path.join(os.path.dirname(sys.executable), "ganzoo")  # the console script of this environment
+    if not os.path.exists(command):
+        pytest.skip("the ganzoo console script is not installed beside this Python")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    quiet = subprocess.run([command, "list"], capture_output=True, text=True, timeout=300, env=env)
+    assert quiet.returncode == 0 and quiet.stdout.startswith("Models:")
+    assert "oneDNN" not in quiet.stderr and "absl" not in quiet.stderr, quiet.stderr
+    loud = subprocess.run([command, "list"], capture_output=True, text=True, timeout=300,
+                          env=dict(env, TF_CPP_MIN_LOG_LEVEL="0"))
+    # The user's own log level restores them.
+    assert any(line in loud.stderr for line in ("oneDNN", "absl::InitializeLog", "cpu_feature_guard")), loud.stderr
