@@ -115,16 +115,17 @@ def validate(config):
 
 
 _COUNT = (registry.is_positive_int, "a positive integer")
+_INTEGER = (registry.is_integer, "an integer")
 # (section, key, (rule, what it must be)); None means the key's default ("one pass", "none").
 VALUE_RULES = [
     ("data", "batch_size", _COUNT),
     ("data", "num_samples", _COUNT),
-    ("data", "seed", (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer")),
+    ("data", "seed", _INTEGER),
     ("train", "epochs", _COUNT),
     ("train", "steps_per_epoch", (_COUNT[0], "a positive integer, or None for one pass over the data")),
     ("train", "checkpoint_every", (_COUNT[0], "a positive integer (train steps), or None for epoch ends only")),
     ("train", "num_sample_images", _COUNT),
-    ("train", "sample_seed", (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer")),
+    ("train", "sample_seed", _INTEGER),
     ("train", "verbose", (lambda v: v in ("auto", 0, 1, 2) and not isinstance(v, bool), '"auto", 0, 1 or 2')),
 ]
 

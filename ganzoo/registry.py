@@ -35,6 +35,10 @@ def is_positive_int(value):
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
 
 
+def is_integer(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
 def is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -46,7 +50,7 @@ OPTION_RULES = {
     "latent_dim": (is_positive_int, "a positive integer"),
     "filters": (is_positive_int, "a positive integer"),
     "d_steps": (is_positive_int, "a positive integer"),
-    "unroll_steps": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+    "unroll_steps": (lambda v: is_integer(v) and v >= 0,
                      "an integer >= 0 (0: a plain GAN, for comparison)"),
     "pack": (is_positive_int, "a positive integer"),
     "generator_units": (lambda v: isinstance(v, (list, tuple)) and len(v) > 0 and all(map(is_positive_int, v)),
@@ -60,7 +64,7 @@ OPTION_RULES = {
     "clip_value": (lambda v: is_number(v) and v > 0, "a positive number"),
     "gradient_penalty_weight": (lambda v: is_number(v) and v >= 0, "a number >= 0"),
     "ema_decay": (lambda v: is_number(v) and 0 < v < 1, "a number in (0, 1), e.g. 0.999"),
-    "seed": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
+    "seed": (is_integer, "an integer"),
     "second_order": (lambda v: isinstance(v, bool), "True or False"),
     "generator_batch_norm": (lambda v: isinstance(v, bool), "True or False"),
     "objective": (lambda v: isinstance(v, str), "a string"),
