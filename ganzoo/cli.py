@@ -3,6 +3,7 @@
     ganzoo train [--config NAME_OR_FILE] [--workdir DIR] [--set section.key=value ...]
     ganzoo sample RUN_DIR_OR_KERAS_FILE | --preset NAME [--num-samples N] [--seed S] [--out FILE.png]
     ganzoo export RUN_DIR_OR_KERAS_FILE [--out exports] [--name NAME] [--version N] [--overwrite]
+                  [--max-batch-size ROWS]
     ganzoo evaluate RUN_DIR_OR_KERAS_FILE [--data NAME] [--metrics frechet_distance,kid,...] [--num-samples N]
     ganzoo evaluate --samples SAMPLES.npy --data NAME --out FILE.json
     ganzoo presets list | show NAME | download NAME
@@ -85,7 +86,8 @@ def export(args):
     default_name = os.path.basename(os.path.normpath(args.model)) if os.path.isdir(args.model) else \
         os.path.splitext(os.path.basename(model_path))[0]
     gan = load_model(model_path)
-    path = export_lib.export(gan, args.out, args.name or default_name, args.version, args.overwrite, training_config)
+    path = export_lib.export(gan, args.out, args.name or default_name, args.version, args.overwrite, training_config,
+                            args.max_batch_size)
     config_path = export_lib.write_model_config(args.out, args.serving_base_path)
     print(f"ganzoo: exported {path} (TF Serving model config: {config_path})")
 
@@ -190,6 +192,7 @@ def main(argv=None):
     p.add_argument("--version", type=int, help="integer version (default: the next one)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing version")
     p.add_argument("--serving-base-path", help="where TF Serving sees --out in models.config (e.g. /models)")
+    p.add_argument("--max-batch-size", type=int, help="most rows one request may hold (default 1024)")
     p.set_defaults(run=export)
 
     p = commands.add_parser("evaluate", help="score a trained model (mode coverage; Fréchet distance, KID, ...)")

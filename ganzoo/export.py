@@ -6,15 +6,19 @@ Layout: `base_dir/name/version/` (an integer version, as TF Serving expects), ho
 temporary folder beside it and renamed into place, since TF Serving loads any numeric folder
 it sees.
 
-Signatures (inference mode throughout; the batch dimension left None for request batching):
-    serving_default  latent float32 [None, latent_dim] -> images float32 [None, H, W, C] in [0, 1]
-                     (vector models: samples float32 [None, D])
-    sample           num_samples int32 [], seed int64 [] -> images (or samples), latent
-    sample_png       num_samples int32 [], seed int64 [] -> images_bytes string [None] (PNG; image models)
+Signatures (inference mode throughout). Every input and output has a batch dimension and row i
+of every output depends on row i of the inputs alone, so TF Serving's request batching (which
+refuses rank-0 inputs, concatenates requests along dimension 0 and splits the outputs back)
+serves every signature:
+    serving_default  latent float32 [batch, latent_dim] -> images float32 [batch, H, W, C] in [0, 1]
+                     (vector models: samples float32 [batch, D])
+    sample           seed int64 [batch] -> images (or samples) [batch, ...], latent [batch, latent_dim]
+    sample_png       seed int64 [batch] -> images_bytes string [batch] (PNG; image models)
 
-`sample` draws the latent with stateless ops seeded by (seed, 0), like `GAN.generate(n, seed)`:
-the same seed gives the same images, in the SavedModel and in Python (for n up to 65,536,
-`generate`'s first latent block; beyond it `generate` draws further blocks from other seeds).
+`sample` draws one sample per seed, its latent by stateless ops seeded by (seed, 0): row i is
+`GAN.generate(1, seed=seed[i])`, in the SavedModel and in Python. N samples are N seeds (as
+StyleGAN's `--seeds`). A request holds at most `max_batch_size` rows (1,024 by default; an
+export option), so one request cannot exhaust the server's memory.
 """
 
 import json
@@ -28,6 +32,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ganzoo import registry
 from ganzoo.run_directory import PARTIAL, write_atomically, write_point
 
 REPLACED = ".replaced-"  # a version an overwriting export moved aside
@@ -35,6 +40,7 @@ REPLACED = ".replaced-"  # a version an overwriting export moved aside
 LEFTOVER = re.compile(r"^\.(?P<kind>partial|replaced)-(?P<version>\d+)-(?P<host>.+)-(?P<pid>\d+)-[0-9a-f]{8}$")
 METADATA_FILE = "ganzoo_metadata.json"
 WARMUP_FILE = "tf_serving_warmup_requests"
+MAX_BATCH_SIZE = 1024  # rows per request, in every signature
 
 
 def _is_image_model(gan):
@@ -45,21 +51,28 @@ def _output_name(gan):
     return "images" if _is_image_model(gan) else "samples"
 
 
-def build_archive(gan):
+def build_archive(gan, max_batch_size=MAX_BATCH_SIZE):
     """A `keras.export.ExportArchive` of the generator (the EMA one if the GAN keeps it) with
-    ganzoo's three signatures."""
+    ganzoo's three signatures, each refusing requests of more than `max_batch_size` rows."""
     generator, latent_dim, output = gan.sampling_generator, gan.latent_dim, _output_name(gan)
     image_model = _is_image_model(gan)
 
     def generate(latent):
-        # float32 for clients whatever the policy the generator computes in.
-        samples = tf.cast(generator(latent, training=False), tf.float32)
+        rows = tf.shape(latent)[0]
+        with tf.control_dependencies([tf.debugging.assert_less_equal(
+                rows, max_batch_size, message=f"a request holds at most {max_batch_size} rows (the export's "
+                                              "max_batch_size); send several requests")]):
+            # float32 for clients whatever the policy the generator computes in.
+            samples = tf.cast(generator(latent, training=False), tf.float32)
         if image_model:  # tanh outputs in [-1, 1] -> [0, 1] for clients
             samples = tf.clip_by_value((samples + 1.0) / 2.0, 0.0, 1.0)
         return samples
 
-    def draw_latent(num_samples, seed):
-        return tf.random.stateless_normal(tf.stack([num_samples, latent_dim]), tf.stack([seed, tf.constant(0, tf.int64)]))
+    def draw_latent(seeds):
+        # One latent per seed, each generate(1, seed)'s: a row depends on its own seed only.
+        zero = tf.constant(0, tf.int64)
+        return tf.map_fn(lambda seed: tf.random.stateless_normal([latent_dim], tf.stack([seed, zero])), seeds,
+                         fn_output_signature=tf.TensorSpec([latent_dim], tf.float32))
 
     archive = keras.export.ExportArchive()
     archive.track(generator)
@@ -68,27 +81,27 @@ def build_archive(gan):
     def serving_default(latent):
         return {output: generate(latent)}
 
-    scalars = [tf.TensorSpec([], tf.int32, name="num_samples"), tf.TensorSpec([], tf.int64, name="seed")]
+    seeds = [tf.TensorSpec([None], tf.int64, name="seed")]
 
-    @tf.function(input_signature=scalars)
-    def sample(num_samples, seed):
-        latent = draw_latent(num_samples, seed)
+    @tf.function(input_signature=seeds)
+    def sample(seed):
+        latent = draw_latent(seed)
         return {output: generate(latent), "latent": latent}
 
     archive.add_endpoint("serving_default", serving_default)
     archive.add_endpoint("sample", sample)
     if image_model:
 
-        @tf.function(input_signature=scalars)
-        def sample_png(num_samples, seed):
-            pixels = tf.cast(tf.round(generate(draw_latent(num_samples, seed)) * 255.0), tf.uint8)
+        @tf.function(input_signature=seeds)
+        def sample_png(seed):
+            pixels = tf.cast(tf.round(generate(draw_latent(seed)) * 255.0), tf.uint8)
             return {"images_bytes": tf.map_fn(tf.io.encode_png, pixels, fn_output_signature=tf.string)}
 
         archive.add_endpoint("sample_png", sample_png)
     return archive
 
 
-def metadata(gan, model_name, training_config=None):
+def metadata(gan, model_name, training_config=None, max_batch_size=MAX_BATCH_SIZE):
     import ganzoo
 
     return {
@@ -99,6 +112,7 @@ def metadata(gan, model_name, training_config=None):
         "output_shape": list(gan.data_shape),
         "value_range": [0.0, 1.0] if _is_image_model(gan) else None,
         "signatures": ["serving_default", "sample"] + (["sample_png"] if _is_image_model(gan) else []),
+        "max_batch_size": max_batch_size,
         "versions": {"ganzoo": ganzoo.__version__, "tensorflow": tf.__version__, "keras": keras.__version__},
         "hyperparameters": {k: v for k, v in gan.get_config().items() if k not in ("generator", "discriminator")},
         "training_config": training_config,
@@ -142,10 +156,10 @@ def warmup_requests(gan, model_name):
     rng = np.random.default_rng(0)
     requests = [("serving_default", {"latent": rng.normal(size=(n, gan.latent_dim)).astype(np.float32)})
                 for n in (1, 8)]
-    scalar = lambda n: {"num_samples": np.int32(n), "seed": np.int64(n)}  # noqa: E731
-    requests += [("sample", scalar(n)) for n in (1, 8)]
+    seeds = lambda n: {"seed": np.arange(n, dtype=np.int64)}  # noqa: E731
+    requests += [("sample", seeds(n)) for n in (1, 8)]
     if _is_image_model(gan):
-        requests += [("sample_png", scalar(n)) for n in (1, 4)]
+        requests += [("sample_png", seeds(n)) for n in (1, 4)]
     return [prediction_log(model_name, signature, inputs) for signature, inputs in requests]
 
 
@@ -155,7 +169,8 @@ def next_version(model_dir):
     return max(versions, default=0) + 1
 
 
-def export(gan, base_dir, name=None, version=None, overwrite=False, training_config=None):
+def export(gan, base_dir, name=None, version=None, overwrite=False, training_config=None,
+           max_batch_size=None):
     """Writes `base_dir/name/version/` atomically and returns its path.
 
     Args:
@@ -165,6 +180,8 @@ def export(gan, base_dir, name=None, version=None, overwrite=False, training_con
         version: integer version; default one more than the highest there.
         overwrite: replace an existing version (otherwise that is an error).
         training_config: the run's config, recorded in the metadata.
+        max_batch_size: the most rows a request may hold, in every signature (default
+            MAX_BATCH_SIZE; TF Serving's batching `max_batch_size` should not exceed it).
     """
     name = name or gan.name
     model_dir = os.path.join(base_dir, name)
@@ -173,6 +190,9 @@ def export(gan, base_dir, name=None, version=None, overwrite=False, training_con
     version = next_version(model_dir) if version is None else int(version)
     if version < 1:
         raise ValueError(f"Versions are positive integers; got {version}.")
+    max_batch_size = MAX_BATCH_SIZE if max_batch_size is None else max_batch_size
+    if not registry.is_positive_int(max_batch_size):
+        raise ValueError(f"max_batch_size must be a positive integer; got {max_batch_size!r}.")
     final = os.path.join(model_dir, str(version))
     if os.path.exists(final) and not overwrite:
         raise FileExistsError(f"{final} exists; pass overwrite=True (--overwrite) or another version.")
@@ -182,11 +202,11 @@ def export(gan, base_dir, name=None, version=None, overwrite=False, training_con
     tag = f"{version}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     temporary = os.path.join(model_dir, f"{PARTIAL}{tag}")
     try:
-        build_archive(gan).write_out(temporary, verbose=False)
+        build_archive(gan, max_batch_size).write_out(temporary, verbose=False)
         extra = os.path.join(temporary, "assets.extra")
         os.makedirs(extra)
         with open(os.path.join(extra, METADATA_FILE), "w") as f:
-            json.dump(metadata(gan, name, training_config), f, indent=2)
+            json.dump(metadata(gan, name, training_config, max_batch_size), f, indent=2)
         with tf.io.TFRecordWriter(os.path.join(extra, WARMUP_FILE)) as writer:
             for record in warmup_requests(gan, name):
                 writer.write(record)

@@ -296,7 +296,8 @@ class GAN(keras.Model):
             samples[start:start + rows] = generator.predict(latent, batch_size=batch_size, verbose=0)
         return samples
 
-    def export(self, base_dir, name=None, version=None, overwrite=False, training_config=None):
+    def export(self, base_dir, name=None, version=None, overwrite=False, training_config=None,
+               max_batch_size=None):
         """Exports the generator for TF Serving as `base_dir/name/version/`, atomically.
 
         Unlike `keras.Model.export`, which writes one SavedModel of `call`, this writes
@@ -305,7 +306,7 @@ class GAN(keras.Model):
         """
         from ganzoo import export as export_lib
 
-        return export_lib.export(self, base_dir, name, version, overwrite, training_config)
+        return export_lib.export(self, base_dir, name, version, overwrite, training_config, max_batch_size)
 
     def save_to_preset(self, directory, generator_only=False, metadata=None):
         """Writes a preset folder loadable by `ganzoo.load_preset` (see `ganzoo.presets`)."""

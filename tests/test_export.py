@@ -13,7 +13,8 @@ from ganzoo import export as export_lib
 from zoo_checks import IMAGE_CASES, VECTOR_CASES, run_tensorflow_only, small_options
 
 CASES = VECTOR_CASES + IMAGE_CASES
-LATENT_SEED, SAMPLE_SEED, NUM_SAMPLES = 0, 5, 4
+LATENT_SEED = 0
+SEEDS = [5, 0, 5, 123_456_789_012]  # one sample per seed; a repeated seed repeats its sample
 
 
 def case_name(name, data_shape):
@@ -37,7 +38,7 @@ def exports(tmp_path_factory):
         expected[model] = {
             "path": path, "latent": latent, "image": len(data_shape) == 3,
             "serving_default": to_output(np.asarray(gan.sampling_generator(latent, training=False))),
-            "sample": to_output(gan.generate(NUM_SAMPLES, seed=SAMPLE_SEED)),
+            "sample": to_output(np.concatenate([gan.generate(1, seed=seed) for seed in SEEDS])),
         }
     return base, expected
 
@@ -48,18 +49,20 @@ LOAD_EVERY_SIGNATURE = textwrap.dedent("""
     import tensorflow as tf
     from tensorflow_serving.apis import prediction_log_pb2
 
-    cases = json.loads(sys.argv[1])
+    cases, seeds = json.loads(sys.argv[1]), np.array(json.loads(sys.argv[2]), np.int64)
+    as_numbers = lambda x: (np.stack([tf.io.decode_png(p).numpy() for p in x]).astype(np.float32)
+                            if x.dtype == object else x)
     out = {}
     for model, case in cases.items():
         path, latent = case["path"], np.array(case["latent"], np.float32)
         loaded = tf.saved_model.load(path)
         result = {"signatures": sorted(loaded.signatures)}
         result["serving_default"] = loaded.signatures["serving_default"](latent=tf.constant(latent))
-        first = loaded.signatures["sample"](num_samples=tf.constant(4), seed=tf.constant(5, tf.int64))
-        again = loaded.signatures["sample"](num_samples=tf.constant(4), seed=tf.constant(5, tf.int64))
+        first = loaded.signatures["sample"](seed=tf.constant(seeds))
+        again = loaded.signatures["sample"](seed=tf.constant(seeds))
         result["sample"], result["sample_again"] = first, again
         if "sample_png" in loaded.signatures:
-            pngs = loaded.signatures["sample_png"](num_samples=tf.constant(4), seed=tf.constant(5, tf.int64))["images_bytes"]
+            pngs = loaded.signatures["sample_png"](seed=tf.constant(seeds))["images_bytes"]
             result["png_decoded"] = np.stack([tf.io.decode_png(p).numpy() for p in pngs.numpy()])
         refused = 0
         for bad in (np.zeros((2, latent.shape[1] + 1), np.float32), np.zeros(latent.shape, np.float64)):
@@ -70,19 +73,25 @@ LOAD_EVERY_SIGNATURE = textwrap.dedent("""
         result["refused"] = refused
 
         # TF Serving's path: the TF1 session loader, feeding and fetching tensor names.
-        feeds = {"serving_default": {"latent": latent},
-                 "sample": {"num_samples": np.int32(4), "seed": np.int64(5)},
-                 "sample_png": {"num_samples": np.int32(4), "seed": np.int64(5)}}
+        feeds = {"serving_default": {"latent": latent}, "sample": {"seed": seeds}, "sample_png": {"seed": seeds}}
         records = list(tf.data.TFRecordDataset(path + "/assets.extra/tf_serving_warmup_requests").as_numpy_iterator())
+        split = {}
         with tf.Graph().as_default(), tf.compat.v1.Session() as session:
             meta_graph = tf.compat.v1.saved_model.loader.load(session, ["serve"], path)
             for signature_name, signature in meta_graph.signature_def.items():
                 if signature_name.startswith("__"):
                     continue
-                fetched = session.run(
-                    {k: v.name for k, v in signature.outputs.items()},
-                    {signature.inputs[k].name: v for k, v in feeds[signature_name].items()})
+                outputs = {k: v.name for k, v in signature.outputs.items()}
+                run = lambda feed: session.run(outputs, {signature.inputs[k].name: v for k, v in feed.items()})
+                fetched = run(feeds[signature_name])
                 result["session_" + signature_name] = fetched
+                # What TF Serving's batching session needs: every input has a batch dimension,
+                # and two requests run as one batch (rows concatenated) give each its own rows.
+                result["batch_dimensions_" + signature_name] = [
+                    len(v.tensor_shape.dim) >= 1 and v.tensor_shape.dim[0].size == -1 for v in signature.inputs.values()]
+                head = run({k: v[:1] for k, v in feeds[signature_name].items()})
+                tail = run({k: v[1:] for k, v in feeds[signature_name].items()})
+                split[signature_name] = [(np.concatenate([head[k], tail[k]]), fetched[k]) for k in outputs]
 
             # Every warmup record parses as a PredictionLog and runs against its signature.
             ran = []
@@ -95,6 +104,8 @@ LOAD_EVERY_SIGNATURE = textwrap.dedent("""
                 outputs = session.run([v.name for v in signature.outputs.values()], feed)
                 ran.append([request.model_spec.signature_name, int(len(outputs[0]))])
             result["warmup"] = ran
+        for signature_name, pairs in split.items():  # largest difference per output (PNGs: in pixel levels)
+            result["split_" + signature_name] = [float(np.abs(as_numbers(a) - as_numbers(b)).max()) for a, b in pairs]
         out[model] = result
 
     flat = {}
@@ -105,7 +116,7 @@ LOAD_EVERY_SIGNATURE = textwrap.dedent("""
                     flat[f"{model}/{key}/{output}"] = np.asarray(tensor)
             else:
                 flat[f"{model}/{key}"] = np.asarray(value, dtype=object if key == "warmup" else None)
-    np.savez(sys.argv[2], **flat)
+    np.savez(sys.argv[3], **flat)
 """)
 
 
@@ -116,7 +127,7 @@ def loaded_results(exports, tmp_path_factory):
     _, expected = exports
     cases = {m: {"path": e["path"], "latent": e["latent"].tolist()} for m, e in expected.items()}
     results_file = str(tmp_path_factory.mktemp("results") / "results.npz")
-    run_tensorflow_only(LOAD_EVERY_SIGNATURE, json.dumps(cases), results_file)
+    run_tensorflow_only(LOAD_EVERY_SIGNATURE, json.dumps(cases), json.dumps(SEEDS), results_file)
     return dict(np.load(results_file, allow_pickle=True))
 
 
@@ -132,7 +143,8 @@ def test_every_signature_runs_in_tensorflow_alone(name, data_shape, exports, loa
     np.testing.assert_allclose(r(f"serving_default/{output}"), expect["serving_default"], atol=1e-5)
     np.testing.assert_allclose(r(f"sample/{output}"), expect["sample"], atol=1e-5)
     np.testing.assert_array_equal(r(f"sample/{output}"), r(f"sample_again/{output}"))
-    assert r("sample/latent").shape == (NUM_SAMPLES, expect["latent"].shape[1])
+    assert r("sample/latent").shape == (len(SEEDS), expect["latent"].shape[1])
+    np.testing.assert_array_equal(r(f"sample/{output}")[0], r(f"sample/{output}")[2])  # seed 5 twice
     if expect["image"]:
         assert r(f"serving_default/{output}").min() >= 0 and r(f"serving_default/{output}").max() <= 1
         np.testing.assert_allclose(r("png_decoded") / 255.0, r("sample/images"), atol=1 / 255 + 1e-6)
@@ -141,7 +153,10 @@ def test_every_signature_runs_in_tensorflow_alone(name, data_shape, exports, loa
     np.testing.assert_allclose(r(f"session_serving_default/{output}"), expect["serving_default"], atol=1e-5)
     np.testing.assert_allclose(r(f"session_sample/{output}"), expect["sample"], atol=1e-5)
     if expect["image"]:
-        assert r("session_sample_png/images_bytes").shape == (NUM_SAMPLES,)
+        assert r("session_sample_png/images_bytes").shape == (len(SEEDS),)
+    for signature in signatures:  # batchable, as TF Serving's request batching needs
+        assert list(r(f"batch_dimensions_{signature}")) == [True]
+        assert max(r(f"split_{signature}")) <= (1.0 if signature == "sample_png" else 1e-5)
     ran = {tuple(x) for x in r("warmup")}
     assert {s for s, _ in ran} == set(signatures)
 
@@ -153,7 +168,7 @@ def test_saved_model_cli_shows_and_runs(name, data_shape, exports, tmp_path):
                            capture_output=True, text=True, timeout=300).stdout
     output = "images" if expect["image"] else "samples"
     for text in ("signature_def['serving_default']", "signature_def['sample']", "inputs['latent']",
-                 f"outputs['{output}']", "inputs['num_samples']", "inputs['seed']", "outputs['latent']"):
+                 f"outputs['{output}']", "inputs['seed']", "outputs['latent']"):
         assert text in shown
     assert ("signature_def['sample_png']" in shown) == expect["image"]
     np.save(tmp_path / "latent.npy", expect["latent"])
@@ -164,6 +179,22 @@ def test_saved_model_cli_shows_and_runs(name, data_shape, exports, tmp_path):
     assert f"Result for output key {output}" in ran.stdout
 
 
+def test_a_request_larger_than_max_batch_size_is_refused(tmp_path):
+    import tensorflow as tf
+
+    gan = ganzoo.get("dcgan", data_shape=(28, 28, 1), **small_options("dcgan", (28, 28, 1)))
+    loaded = tf.saved_model.load(gan.export(str(tmp_path), max_batch_size=3))
+    assert loaded.signatures["sample"](seed=tf.range(3, dtype=tf.int64))["images"].shape == (3, 28, 28, 1)
+    for signature, inputs in [("sample", {"seed": tf.range(4, dtype=tf.int64)}),
+                              ("sample_png", {"seed": tf.range(4, dtype=tf.int64)}),
+                              ("serving_default", {"latent": tf.zeros([4, gan.latent_dim])})]:
+        with pytest.raises(tf.errors.InvalidArgumentError, match="at most 3 rows"):
+            loaded.signatures[signature](**inputs)
+    with pytest.raises(ValueError, match="max_batch_size must be a positive integer; got 0"):
+        gan.export(str(tmp_path), max_batch_size=0)
+    assert sorted(os.listdir(tmp_path / gan.name)) == ["1"]
+
+
 def test_metadata_and_model_config(exports):
     base, expected = exports
     with open(os.path.join(expected["dcgan_images"]["path"], "assets.extra", export_lib.METADATA_FILE)) as f:
@@ -171,6 +202,7 @@ def test_metadata_and_model_config(exports):
     assert metadata["model"] == "dcgan_images" and metadata["latent_dim"] == 8
     assert metadata["output_shape"] == [28, 28, 1] and metadata["value_range"] == [0.0, 1.0]
     assert set(metadata["versions"]) == {"ganzoo", "tensorflow", "keras"} and metadata["generator_parameters"] > 0
+    assert metadata["max_batch_size"] == export_lib.MAX_BATCH_SIZE
     config = open(export_lib.write_model_config(str(base), "/models")).read()
     assert config.count("config {") == len(CASES)
     assert 'name: "dcgan_images"\n    base_path: "/models/dcgan_images"\n    model_platform: "tensorflow"' in config
