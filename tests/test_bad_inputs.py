@@ -355,6 +355,20 @@ def test_an_export_after_a_killed_overwrite_restores_the_old_version_and_adds_a_
     assert sorted(os.listdir(tmp_path / "m")) == ["1", "2"]
 
 
+def test_a_request_larger_than_max_batch_size_is_refused(tmp_path):
+    gan = ganzoo.get("dcgan", data_shape=(28, 28, 1), latent_dim=4, filters=4)
+    loaded = tf.saved_model.load(gan.export(str(tmp_path), max_batch_size=3))
+    assert loaded.signatures["sample"](seed=tf.range(3, dtype=tf.int64))["images"].shape == (3, 28, 28, 1)
+    for signature, inputs in [("sample", {"seed": tf.range(4, dtype=tf.int64)}),
+                              ("sample_png", {"seed": tf.range(4, dtype=tf.int64)}),
+                              ("serving_default", {"latent": tf.zeros([4, gan.latent_dim])})]:
+        with pytest.raises(tf.errors.InvalidArgumentError, match="at most 3 rows"):
+            loaded.signatures[signature](**inputs)
+    with pytest.raises(ValueError, match="max_batch_size must be a positive integer; got 0"):
+        gan.export(str(tmp_path), max_batch_size=0)
+    assert sorted(os.listdir(tmp_path / gan.name)) == ["1"]
+
+
 def test_an_export_leaves_folders_it_did_not_write_alone(tmp_path):
     (tmp_path / "m" / ".partial-3-abcdef12").mkdir(parents=True)  # the previous release's naming
     (tmp_path / "m" / ".partial-3-otherhost-1-abcdef12").mkdir()  # another host's export in progress

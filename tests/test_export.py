@@ -179,22 +179,6 @@ def test_saved_model_cli_shows_and_runs(name, data_shape, exports, tmp_path):
     assert f"Result for output key {output}" in ran.stdout
 
 
-def test_a_request_larger_than_max_batch_size_is_refused(tmp_path):
-    import tensorflow as tf
-
-    gan = ganzoo.get("dcgan", data_shape=(28, 28, 1), **small_options("dcgan", (28, 28, 1)))
-    loaded = tf.saved_model.load(gan.export(str(tmp_path), max_batch_size=3))
-    assert loaded.signatures["sample"](seed=tf.range(3, dtype=tf.int64))["images"].shape == (3, 28, 28, 1)
-    for signature, inputs in [("sample", {"seed": tf.range(4, dtype=tf.int64)}),
-                              ("sample_png", {"seed": tf.range(4, dtype=tf.int64)}),
-                              ("serving_default", {"latent": tf.zeros([4, gan.latent_dim])})]:
-        with pytest.raises(tf.errors.InvalidArgumentError, match="at most 3 rows"):
-            loaded.signatures[signature](**inputs)
-    with pytest.raises(ValueError, match="max_batch_size must be a positive integer; got 0"):
-        gan.export(str(tmp_path), max_batch_size=0)
-    assert sorted(os.listdir(tmp_path / gan.name)) == ["1"]
-
-
 def test_metadata_and_model_config(exports):
     base, expected = exports
     with open(os.path.join(expected["dcgan_images"]["path"], "assets.extra", export_lib.METADATA_FILE)) as f:
