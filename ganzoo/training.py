@@ -49,6 +49,9 @@ def train(config, workdir):
 
     train_config = config["train"]
     epochs = train_config["epochs"]
+    # model.seed also fixes the initial weights and tf.data's shuffle order (both draw from the
+    # global seed), so the same config trains the same model: a benchmark row can be rerun exactly.
+    keras.utils.set_random_seed(config["model"]["seed"])
     dataset = data.load(**config["data"])
     if train_config["steps_per_epoch"]:  # epochs of a set length may need more than one pass
         dataset = dataset.repeat()

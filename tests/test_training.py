@@ -76,6 +76,21 @@ def test_default_job_writes_the_run_directory_and_continues(tmp_path, capsys):
     assert open(out, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
 
 
+def test_the_same_config_trains_the_same_model_and_model_seed_changes_it(tmp_path):
+    from ganzoo.run_directory import load_model
+
+    config_file = tmp_path / "tiny.py"
+    config_file.write_text(tiny_ring8_config(256, epochs=1))
+    weights = {}
+    for run, seed in (("a", 0), ("b", 0), ("c", 1)):
+        keras.utils.set_random_seed(run == "b")  # whatever the process's global seed was
+        assert cli.main(["train", "--config", str(config_file), "--workdir", str(tmp_path / run),
+                         "--set", f"model.seed={seed}", "--set", "train.verbose=0"]) == 0
+        weights[run] = load_model(str(tmp_path / run / "model.keras")).get_weights()
+    same = lambda x, y: all((p == q).all() for p, q in zip(weights[x], weights[y]))  # noqa: E731
+    assert same("a", "b") and not same("a", "c")
+
+
 TINY_CONFIG = tiny_ring8_config(32_000, epochs=2, checkpoint_every=100, num_sample_images=100, verbose=2)
 
 
