@@ -14,9 +14,12 @@ Scoring follows the VEEGAN / PacGAN protocol: 2,500 samples; high quality within
 nearest centre; a mode captured when it is the nearest centre of a high-quality sample; KL of
 the captured-mode histogram from uniform.
 
-Each run is its own process (`--workers` at a time, one CPU thread each) and leaves
-benchmarks/modes_runs/<variant>_<mixture>_g<steps>_s<seed>.json, so an interrupted benchmark
-resumes where it stopped. Writes benchmarks/modes.json, benchmarks/modes.md (mean ± std over
+One path with the command line: each run trains through `ganzoo.training.train` (what `ganzoo
+train` runs) into a run directory under `--workdir` (runs/benchmark_modes/), and is scored by
+`ganzoo evaluate RUN_DIR` itself, so that command gives the row's numbers again; each run's JSON
+records both commands. Each run is its own process (`--workers` at a time, one CPU thread each)
+and leaves benchmarks/modes_runs/<variant>_<mixture>_g<steps>_s<seed>.json; an interrupted
+benchmark resumes where it stopped, a killed run from its last checkpoint. Writes benchmarks/modes.json, benchmarks/modes.md (mean ± std over
 seeds beside VEEGAN's, PacGAN's and GDPP's Table 1, with the runs at the earlier 3,000-update
 budget for comparison) and benchmarks/modes_<variant>_<mixture>.png (seed 0's samples over the
 true centres). Published rows come from tools/paper_tables.json.
@@ -30,6 +33,8 @@ import statistics
 import subprocess
 import sys
 import time
+
+import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The published rows, copied from the project's shared reference so that a clone runs this alone.
@@ -48,40 +53,63 @@ DEFAULT_VARIANTS = ("vanilla_gan", "unrolled_gan_k5", "wgan", "wgan_gp", "pacgan
 MIXTURES = ("ring8", "grid25")
 
 
-def run_one(variant, mixture, seed, out_dir, generator_steps):
-    """Trains and scores one (variant, mixture, seed); writes its JSON (and seed 0's picture)."""
+def experiment_for(variant, mixture, seed, generator_steps):
+    """The run's config: `configs/<model>_<mixture>.py`'s protocol at this budget and seed."""
+    from ganzoo import config
+
+    model_name, options = VARIANTS[variant]
+    experiment = config.mixture_experiment(model_name, mixture, generator_steps, **options)
+    experiment["model"]["seed"] = experiment["data"]["seed"] = seed
+    experiment["train"]["verbose"] = 0
+    return config.validate(experiment)
+
+
+def equivalent_command(variant, mixture, seed, generator_steps, workdir):
+    """The `ganzoo train` line that trains the same run, where a config file has this budget."""
+    from ganzoo.config import mixture_budget
+
+    model_name, options = VARIANTS[variant]
+    if generator_steps != mixture_budget(model_name, mixture):
+        return None  # the learning-rate schedule's length is fixed by the config at its budget
+    sets = [f"model.{key}={value}" for key, value in options.items()] + [f"model.seed={seed}", f"data.seed={seed}"]
+    return " ".join(["ganzoo train", "--config", f"{model_name}_{mixture}", "--workdir", workdir,
+                     *(f"--set {item}" for item in sets)])
+
+
+def run_one(variant, mixture, seed, out_dir, generator_steps, workdir):
+    """Trains one (variant, mixture, seed) as `ganzoo train` does (a run directory in `workdir`,
+    which a killed run resumes from) and scores it as `ganzoo evaluate RUN_DIR` does, so that
+    command reproduces the benchmark's row; returns the run's result (and draws seed 0's picture)."""
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     import ganzoo
-    from ganzoo import config, training
+    from ganzoo import cli, evaluation as evaluation_lib, training
     from ganzoo.callbacks import sample_picture, write_png
-    from ganzoo.metrics import mode_coverage
+    from ganzoo.run_directory import RunDirectory
 
-    model_name, options = VARIANTS[variant]
-    experiment = config.mixture_experiment(model_name, mixture, generator_steps, **options)
-    experiment["model"]["seed"] = experiment["data"]["seed"] = seed
-    experiment = config.validate(experiment)
-    gan = training.build_model(experiment, data_shape=(2,))
-    gan.compile(**experiment["compile"])
-    dataset = ganzoo.data.load(**experiment["data"])
-    start = time.perf_counter()
-    train = experiment["train"]
-    gan.fit(dataset.repeat(), steps_per_epoch=train["steps_per_epoch"], epochs=train["epochs"], verbose=0)
-    seconds = time.perf_counter() - start
-    samples = gan.generate(2_500, seed=10_000 + seed)
+    experiment = experiment_for(variant, mixture, seed, generator_steps)
+    gan = training.train(experiment, workdir)
+    if cli.main(["evaluate", workdir]) != 0:
+        raise RuntimeError(f"ganzoo evaluate {workdir} failed")
+    with open(os.path.join(workdir, "evaluation.json")) as f:
+        evaluation = json.load(f)
     result = {
-        "variant": variant, "config": f"mixture_experiment({model_name!r}, {mixture!r}, {generator_steps})",
-        "mixture": mixture,
-        "seed": seed, "model": experiment["model"], "compile": experiment["compile"],
+        "variant": variant, "config": f"mixture_experiment({VARIANTS[variant][0]!r}, {mixture!r}, {generator_steps})",
+        "mixture": mixture, "seed": seed, "model": experiment["model"], "compile": experiment["compile"],
+        "train_command": equivalent_command(variant, mixture, seed, generator_steps, workdir),
+        "evaluate_command": f"ganzoo evaluate {workdir}",
         "generator_steps": int(gan.g_optimizer.iterations.numpy()),
         "discriminator_steps": int(gan.d_optimizer.iterations.numpy()),
-        "wall_seconds": round(seconds, 1), **mode_coverage(samples, ganzoo.data.mixture(mixture)),
+        "wall_seconds": round(RunDirectory(workdir).finished_state()["wall_seconds"], 1),
+        **{key: evaluation[key] for key in ("protocol", "num_samples", "scored", "modes", "high_quality_percent",
+                                            "kl", "counts")},
     }
     if seed == 0:
+        samples = evaluation_lib.generated_batches(gan, evaluation["num_samples"], seed=0)  # the scored ones
         write_png(os.path.join(out_dir, f"modes_{variant}_{mixture}.png"),
-                  sample_picture(samples, ganzoo.data.mixture(mixture).centers))
+                  sample_picture(np.concatenate(list(samples)), ganzoo.data.mixture(mixture).centers))
     return result
 
 
@@ -162,8 +190,10 @@ def write_table(summary, papers, budgets, command, cpu, path):
              "generator updates as `ganzoo.config.mixture_budget` (or the command) sets them (the first release's "
              f"table: {BASELINE_STEPS:,} for every model). The unrolled GAN's, WGAN's and WGAN-GP's budgets are what "
              "the benchmark's CPU time paid for (their updates cost 4-6 times a vanilla one), not where they "
-             "converge: their rows show where those budgets stop. 2,500 samples scored; mean ± std over seeds (std over seeds, not the standard "
-             "error PacGAN reports). Each run on one CPU thread; wall times are upper bounds (two runs shared the "
+             "converge: their rows show where those budgets stop. Each run trained as `ganzoo train` does and scored by "
+             "`ganzoo evaluate RUN_DIR` (2,500 samples, seed 0; each run's JSON in modes_runs/ gives both commands), "
+             f"except the {BASELINE_STEPS:,}-update rows, the first release's runs (its own loop and sampling seeds). "
+             "Mean ± std over seeds (std over seeds, not the standard error PacGAN reports). Each run on one CPU thread; wall times are upper bounds (two runs shared the "
              "two cores). Each model appears at every budget it was run for; the targets are checked at this "
              "command's budgets.", "",
              f"Machine: {cpu['model']}, {os.cpu_count()} CPUs (lscpu flags include: "
@@ -257,6 +287,8 @@ def main():
     parser.add_argument("--variant-steps", default="", help="per-variant budgets overriding --steps, e.g. wgan=10000")
     parser.add_argument("--workers", type=int, default=2, help="runs at a time (one CPU thread each)")
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks"))
+    parser.add_argument("--workdir", default=os.path.join(ROOT, "runs", "benchmark_modes"),
+                        help="where each run's directory goes (model.keras, samples, evaluation.json)")
     parser.add_argument("--run-one", nargs=4, metavar=("VARIANT", "MIXTURE", "STEPS", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -266,7 +298,8 @@ def main():
         from ganzoo.run_directory import write_json
 
         variant, mixture, steps, seed = args.run_one
-        result = run_one(variant, mixture, int(seed), args.out, int(steps))
+        result = run_one(variant, mixture, int(seed), args.out, int(steps),
+                         os.path.join(args.workdir, f"{variant}_{mixture}_g{steps}_s{seed}"))
         write_json(run_path(runs_dir, variant, mixture, steps, seed), result)
         return
 
@@ -280,7 +313,8 @@ def main():
     print(f"{len(jobs)} runs, {len(jobs) - len(todo)} already done", flush=True)
 
     def launch(job):
-        command = [sys.executable, os.path.abspath(__file__), "--out", args.out, "--run-one", *map(str, job)]
+        command = [sys.executable, os.path.abspath(__file__), "--out", args.out, "--workdir", args.workdir,
+                   "--run-one", *map(str, job)]
         result = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
         return job, result
 
