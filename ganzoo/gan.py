@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from ganzoo import losses, precision
+from ganzoo import distribute, losses, precision
 from ganzoo.data import conform as conform_real_data
 from ganzoo.optimizers import BothOptimizers
 from ganzoo.registry import is_positive_int
@@ -459,7 +459,16 @@ class GAN(keras.Model):
             values["gradient_penalty"] = ops.mean(penalty)
         for name, value in values.items():
             self._trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self._trackers.items()}
+        return self._logs_for_keras({name: tracker.result() for name, tracker in self._trackers.items()})
+
+    def _logs_for_keras(self, logs):
+        """The step's logs in the form Keras reduces across replicas. Across workers (collective
+        MultiWorkerMirroredStrategy) Keras 3 takes `strategy.reduce(MEAN, value, axis=0)` of each
+        log, which fails on scalars ("Invalid reduction dimension 0 for input with 0 dimensions",
+        keras-team/keras#20585): given 1-vectors it is the replicas' mean, as one machine gives."""
+        if distribute.across_workers(self.distribute_strategy):
+            return {name: ops.reshape(value, [1]) for name, value in logs.items()}
+        return logs
 
     # ------------------------------------------------------------------------ save / load
     def get_config(self):

@@ -18,11 +18,21 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
     biased batch variance, and the same moving-average update of the same statistics
     (the fused kernel's unbiased variance is rescaled by (n - 1) / n for it).
 
-    Images only, channels last, as the DCGAN networks use it; any other case (other axes,
-    masks, renorm, synchronized statistics, or inference) runs Keras's own implementation, so
-    the layer accepts every argument of `keras.layers.BatchNormalization` and saves the same
+    Images only, channels last, as the DCGAN networks use it; any other case (vectors, other
+    axes, masks, renorm, synchronized statistics, or inference) runs Keras's own implementation,
+    so the layer accepts every argument of `keras.layers.BatchNormalization` and saves the same
     weights under the same names.
+
+    Under tf.distribute the moving statistics are averaged over the replicas at each update
+    (aggregation "mean", as tf.keras's were), so every replica and worker keeps the same ones;
+    Keras 3 creates them with aggregation "none", which leaves each worker its own. With
+    `synchronized=True` the batch statistics themselves span the global batch.
     """
+
+    def add_weight(self, *args, name=None, **kwargs):
+        if name in ("moving_mean", "moving_variance"):
+            kwargs["aggregation"] = "mean"
+        return super().add_weight(*args, name=name, **kwargs)
 
     def _fusable(self, inputs, mask):
         return (len(inputs.shape) == 4 and self.axis in (-1, 3) and mask is None

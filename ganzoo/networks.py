@@ -31,7 +31,15 @@ def is_image_shape(data_shape):
     return len(data_shape) == 3
 
 
-def mlp_generator(latent_dim, data_shape, units=(128, 128), batch_norm=False, name="generator"):
+def batch_normalization(synchronized=False, **options):
+    """The networks' BatchNorm: PyTorch's settings; `synchronized` computes the statistics over
+    the global batch of all replicas and workers (an all-reduce per layer and step), so that
+    N replicas train as one device on the same global batch does."""
+    return FusedBatchNormalization(synchronized=synchronized, **BATCH_NORM, **options)
+
+
+def mlp_generator(latent_dim, data_shape, units=(128, 128), batch_norm=False, synchronized_batch_norm=False,
+                  name="generator"):
     """MLP generator: Dense + (BatchNorm) + ReLU blocks, then a linear (vectors) or tanh
     (images, reshaped to `data_shape`) output layer."""
     latent = keras.Input((latent_dim,), name="latent")
@@ -39,7 +47,7 @@ def mlp_generator(latent_dim, data_shape, units=(128, 128), batch_norm=False, na
     for width in units:
         x = layers.Dense(width, use_bias=not batch_norm)(x)
         if batch_norm:
-            x = layers.BatchNormalization(**BATCH_NORM)(x)
+            x = batch_normalization(synchronized_batch_norm)(x)
         x = layers.ReLU()(x)
     x = layers.Dense(math.prod(data_shape), activation="tanh" if is_image_shape(data_shape) else None,
                      dtype=OUTPUT_DTYPE)(x)
@@ -70,7 +78,7 @@ def dcgan_stages(image_size):
     )
 
 
-def dcgan_generator(latent_dim, data_shape, filters=64, name="generator"):
+def dcgan_generator(latent_dim, data_shape, filters=64, synchronized_batch_norm=False, name="generator"):
     """DCGAN generator, layer for layer the PyTorch DCGAN tutorial's.
 
     A transposed convolution turns the latent vector (as a 1x1 image) into a start x start map,
@@ -94,7 +102,7 @@ def dcgan_generator(latent_dim, data_shape, filters=64, name="generator"):
             use_bias=False,
             kernel_initializer=_DCGAN_KERNEL_INIT,
         )(x)
-        x = FusedBatchNormalization(gamma_initializer=_DCGAN_GAMMA_INIT, **BATCH_NORM)(x)
+        x = batch_normalization(synchronized_batch_norm, gamma_initializer=_DCGAN_GAMMA_INIT)(x)
         x = layers.ReLU()(x)
     x = layers.Conv2DTranspose(
         channels, 4, strides=2, padding="same", use_bias=False, kernel_initializer=_DCGAN_KERNEL_INIT
@@ -103,16 +111,16 @@ def dcgan_generator(latent_dim, data_shape, filters=64, name="generator"):
 
 
 _NORMALIZATIONS = {
-    "batch": lambda: FusedBatchNormalization(gamma_initializer=_DCGAN_GAMMA_INIT, **BATCH_NORM),
+    "batch": lambda synchronized: batch_normalization(synchronized, gamma_initializer=_DCGAN_GAMMA_INIT),
     # WGAN-GP penalises each example's gradient, which BatchNorm couples across the batch;
     # Gulrajani et al. (Sec. 4) recommend layer normalisation as the drop-in instead.
-    "layer": lambda: layers.LayerNormalization(axis=[1, 2, 3]),
+    "layer": lambda synchronized: layers.LayerNormalization(axis=[1, 2, 3]),
     "none": None,
 }
 
 
 def dcgan_discriminator(data_shape, filters=64, normalization="batch", leaky_relu_slope=0.2,
-                        pack=1, name="discriminator"):
+                        pack=1, synchronized_batch_norm=False, name="discriminator"):
     """DCGAN discriminator, the generator's mirror: stride-2 convolutions (kernel 4) with
     LeakyReLU(0.2), normalisation after all but the first, and a last valid convolution
     (kernel = the remaining start size) giving one score. `normalization` is "batch" (DCGAN),
@@ -134,7 +142,7 @@ def dcgan_discriminator(data_shape, filters=64, normalization="batch", leaky_rel
             kernel_initializer=_DCGAN_KERNEL_INIT,
         )(x)
         if stage > 0 and _NORMALIZATIONS[normalization] is not None:
-            x = _NORMALIZATIONS[normalization]()(x)
+            x = _NORMALIZATIONS[normalization](synchronized_batch_norm)(x)
         x = layers.LeakyReLU(leaky_relu_slope)(x)
     x = layers.Conv2D(1, start, padding="valid", use_bias=False, kernel_initializer=_DCGAN_KERNEL_INIT,
                       dtype=OUTPUT_DTYPE)(x)

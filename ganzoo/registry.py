@@ -67,6 +67,7 @@ OPTION_RULES = {
     "seed": (is_integer, "an integer"),
     "second_order": (lambda v: isinstance(v, bool), "True or False"),
     "generator_batch_norm": (lambda v: isinstance(v, bool), "True or False"),
+    "synchronized_batch_norm": (lambda v: isinstance(v, bool), "True or False"),
     "objective": (lambda v: isinstance(v, str), "a string"),
     "architecture": (lambda v: isinstance(v, str), "a string"),
     "critic_normalization": (lambda v: isinstance(v, str), "a string"),

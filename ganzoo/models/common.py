@@ -14,12 +14,15 @@ def rmsprop(learning_rate):
 
 
 def build_networks(data_shape, architecture, latent_dim, generator_units, discriminator_units,
-                   filters, critic_normalization="batch", pack=1, generator_batch_norm=False):
+                   filters, critic_normalization="batch", pack=1, generator_batch_norm=False,
+                   synchronized_batch_norm=False):
     """(generator, discriminator) for `architecture` "mlp", "dcgan", or "auto" (dcgan for
     images, mlp for vectors). Unset sizes take defaults for the data: the unrolled GAN
     paper's mixture MLPs (Metz et al. 2017, App. A) for vectors, wider MLPs for images.
     `pack` > 1 makes the discriminator judge packs of that many examples (PacGAN);
-    `generator_batch_norm` puts BatchNorm in the MLP generator's hidden layers."""
+    `generator_batch_norm` puts BatchNorm in the MLP generator's hidden layers;
+    `synchronized_batch_norm` makes every BatchNorm's statistics span all replicas (see
+    `networks.batch_normalization`)."""
     images = networks.is_image_shape(data_shape)
     if architecture == "auto":
         architecture = "dcgan" if images else "mlp"
@@ -29,11 +32,13 @@ def build_networks(data_shape, architecture, latent_dim, generator_units, discri
                 f"The dcgan architecture is convolutional and needs an image data_shape (H, W, C); "
                 f"got {data_shape}. Use architecture='mlp' (or vanilla_gan) for vectors."
             )
-        return (networks.dcgan_generator(latent_dim or 100, data_shape, filters),
-                networks.dcgan_discriminator(data_shape, filters, critic_normalization, pack=pack))
+        return (networks.dcgan_generator(latent_dim or 100, data_shape, filters, synchronized_batch_norm),
+                networks.dcgan_discriminator(data_shape, filters, critic_normalization, pack=pack,
+                                             synchronized_batch_norm=synchronized_batch_norm))
     if architecture == "mlp":
         default_g, default_d = ((256, 512, 1024), (512, 256)) if images else ((128, 128), (128,))
         return (networks.mlp_generator(latent_dim or (100 if images else 256), data_shape,
-                                       tuple(generator_units or default_g), batch_norm=generator_batch_norm),
+                                       tuple(generator_units or default_g), batch_norm=generator_batch_norm,
+                                       synchronized_batch_norm=synchronized_batch_norm),
                 networks.mlp_discriminator(data_shape, tuple(discriminator_units or default_d), pack=pack))
     raise ValueError(f"Unknown architecture {architecture!r}; valid: auto, mlp, dcgan.")

@@ -9,7 +9,7 @@ from ganzoo.registry import register
 def pacgan(data_shape, pack=2, objective="non_saturating", d_steps=1, gradient_penalty_weight=0.0,
            architecture="auto", latent_dim=None, generator_units=None, discriminator_units=None,
            generator_batch_norm=True, filters=64, critic_normalization="auto", learning_rate=1e-4,
-           beta_1=0.8, seed=None, ema_decay=None):
+           beta_1=0.8, seed=None, ema_decay=None, synchronized_batch_norm=False):
     """Lin et al. 2018: any GAN objective with a discriminator that judges packs of m samples.
 
     Packing is the discriminator's first layer (`ganzoo.layers.Pack`): each minibatch of B real
@@ -43,7 +43,8 @@ def pacgan(data_shape, pack=2, objective="non_saturating", d_steps=1, gradient_p
                          "use critic_normalization='layer' or 'none'.")
     generator, discriminator = build_networks(
         data_shape, architecture, latent_dim, generator_units, discriminator_units, filters,
-        critic_normalization, pack=int(pack), generator_batch_norm=generator_batch_norm)
+        critic_normalization, pack=int(pack), generator_batch_norm=generator_batch_norm,
+        synchronized_batch_norm=synchronized_batch_norm)
     return GAN(generator, discriminator, objective=objective, d_steps=d_steps,
                gradient_penalty_weight=gradient_penalty_weight, seed=seed, ema_decay=ema_decay,
                default_optimizers={"discriminator": adam(learning_rate, beta_1),

@@ -132,7 +132,8 @@ class UnrolledGAN(GAN):
 @register("unrolled_gan")
 def unrolled_gan(data_shape, unroll_steps=5, second_order=True, objective="minimax",
                  architecture="auto", latent_dim=None, generator_units=None, discriminator_units=None,
-                 filters=64, d_learning_rate=1e-4, g_learning_rate=1e-3, seed=None, ema_decay=None):
+                 filters=64, d_learning_rate=1e-4, g_learning_rate=1e-3, seed=None, ema_decay=None,
+                 synchronized_batch_norm=False):
     """Metz et al. 2017: generator trained against the discriminator unrolled K steps ahead.
 
     Defaults from the paper's mixture experiments: K = 5, the gradient flowing through the
@@ -144,7 +145,8 @@ def unrolled_gan(data_shape, unroll_steps=5, second_order=True, objective="minim
     ICLR 2017.
     """
     generator, discriminator = build_networks(data_shape, architecture, latent_dim, generator_units,
-                                              discriminator_units, filters)
+                                              discriminator_units, filters,
+                                              synchronized_batch_norm=synchronized_batch_norm)
     return UnrolledGAN(generator, discriminator, objective=objective, unroll_steps=unroll_steps,
                        second_order=second_order, seed=seed, ema_decay=ema_decay,
                        default_optimizers={"discriminator": adam(d_learning_rate), "generator": adam(g_learning_rate)},

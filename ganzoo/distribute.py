@@ -1,0 +1,35 @@
+"""Training on several worker processes: TensorFlow's MultiWorkerMirroredStrategy with Keras 3.
+
+Each worker runs the same program with its own `TF_CONFIG` (the cluster's addresses and its own
+index); variables are mirrored on every worker and gradients all-reduced over gRPC. Every worker
+takes part in every collective, saves included, so each one writes its files; only the chief's
+land in the run directory, the others' in temporary folders deleted afterwards (Keras 2's
+multi-worker convention).
+"""
+
+import os
+
+import tensorflow as tf
+
+
+def across_workers(strategy):
+    """Whether `strategy` all-reduces across worker processes: MultiWorkerMirroredStrategy with
+    more than one worker (with one it is a local strategy, and Keras treats it as one)."""
+    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and strategy.num_replicas_in_sync > len(strategy.extended.worker_devices))
+
+
+def is_chief(strategy=None):
+    """Whether this process writes the job's files: always, unless it is a non-chief worker."""
+    strategy = strategy or tf.distribute.get_strategy()
+    return not across_workers(strategy) or strategy.extended.should_checkpoint
+
+
+def worker_path(path, strategy=None):
+    """Where this process writes what belongs at `path`: `path` itself on the chief, a
+    temporary sibling on other workers (`.worker-<id>-<name>`), which they delete when done."""
+    strategy = strategy or tf.distribute.get_strategy()
+    if is_chief(strategy):
+        return path
+    head, tail = os.path.split(os.path.normpath(path))
+    return os.path.join(head, f".worker-{strategy.cluster_resolver.task_id}-{tail}")

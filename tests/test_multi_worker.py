@@ -1,0 +1,109 @@
+"""Training across worker processes: MultiWorkerMirroredStrategy, two workers on 127.0.0.1."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+
+TESTS = os.path.dirname(os.path.abspath(__file__))
+
+
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def tf_config(ports, index):
+    return json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]}, "task": {"type": "worker", "index": index}})
+
+
+def start_workers(command, count=2, env=None, cwd=None):
+    """`command` (argv) on `count` workers of one cluster; returns the processes."""
+    ports = free_ports(count)
+    processes = []
+    for index in range(count):
+        worker_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_CONFIG=tf_config(ports, index),
+                          PYTHONPATH=os.pathsep.join([TESTS, os.environ.get("PYTHONPATH", "")]), **(env or {}))
+        processes.append(subprocess.Popen(command, env=worker_env, cwd=cwd, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True))
+    return processes
+
+
+def finish(processes, timeout=600):
+    outputs = [p.communicate(timeout=timeout) for p in processes]
+    for p, (out, err) in zip(processes, outputs):
+        assert p.returncode == 0, err[-4000:]
+    return [out for out, _ in outputs]
+
+
+EVERY_FAMILY = textwrap.dedent("""
+    import json, os, sys
+    import numpy as np, tensorflow as tf
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    import keras, ganzoo
+    from zoo_checks import real_batches, small_options
+
+    worker = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
+    out = {}
+    cases = [(n, (2,)) for n in ("vanilla_gan", "wgan", "wgan_gp", "unrolled_gan", "pacgan")] + [("dcgan", (28, 28, 1))]
+    for name, data_shape in cases:
+        with strategy.scope():
+            gan = ganzoo.get(name, data_shape=data_shape, seed=5, **small_options(name, data_shape))
+            gan.compile()
+        batches = real_batches(data_shape, 8, 2 * gan.d_steps)  # 2 steps of a global batch of 8
+        history = gan.fit(batches, epochs=1, verbose=0).history
+        out[f"{name}/steps"] = [int(gan.g_optimizer.iterations.numpy()), int(gan.d_optimizer.iterations.numpy())]
+        out[f"{name}/d_loss"] = history["d_loss"]
+        for i, w in enumerate(gan.get_weights()):
+            out[f"{name}/{i}"] = w
+
+    # The same global batch on one process, without the strategy (SGD: Adam would hide a wrongly
+    # scaled loss), from the same initial weights: WGAN-GP, and DCGAN with synchronized BatchNorm.
+    sgd = lambda: keras.optimizers.SGD(0.05)
+    sgd_cases = {"wgan_gp": ((2,), dict(latent_dim=4, generator_units=(8,), discriminator_units=(8,), ema_decay=0.9)),
+                 "dcgan": ((28, 28, 1), dict(latent_dim=4, filters=4, synchronized_batch_norm=True))}
+    for name, (data_shape, options) in sgd_cases.items():
+        with strategy.scope():
+            two = ganzoo.get(name, data_shape=data_shape, seed=3, **options)
+            two.compile(d_optimizer=sgd(), g_optimizer=sgd())
+        one = ganzoo.get(name, data_shape=data_shape, seed=3, **options)
+        one.compile(d_optimizer=sgd(), g_optimizer=sgd())
+        one.set_weights(two.get_weights())
+        batches = real_batches(data_shape, 8, 2 * two.d_steps, seed=1)
+        out[f"sgd_{name}/two_loss"] = two.fit(batches, verbose=0).history["d_loss"]
+        out[f"sgd_{name}/one_loss"] = one.fit(batches, verbose=0).history["d_loss"]
+        for i, (a, b) in enumerate(zip(one.get_weights(), two.get_weights())):
+            out[f"sgd_{name}/one/{i}"], out[f"sgd_{name}/two/{i}"] = a, b
+    out["replicas"] = strategy.num_replicas_in_sync
+    np.savez(sys.argv[1].format(worker=worker), **out)
+""")
+
+
+def test_two_workers_train_every_family_in_step_and_match_one_process(tmp_path):
+    script = tmp_path / "every_family.py"
+    script.write_text(EVERY_FAMILY)
+    pattern = str(tmp_path / "worker{worker}.npz")
+    finish(start_workers([sys.executable, str(script), pattern]))
+    first, second = (dict(np.load(pattern.format(worker=w))) for w in (0, 1))
+    assert first["replicas"] == 2
+    assert first.keys() == second.keys()
+    for key in first:  # both workers end with the same weights, steps and logs
+        np.testing.assert_array_equal(first[key], second[key], err_msg=key)
+    for name in ("vanilla_gan", "wgan", "wgan_gp", "unrolled_gan", "pacgan", "dcgan"):
+        d_steps = 5 if name.startswith("wgan") else 1
+        assert list(first[f"{name}/steps"]) == [2, 2 * d_steps], name
+    # Two workers on a global batch make one process's update on it.
+    for name in ("wgan_gp", "dcgan"):
+        for key in (k for k in first if k.startswith(f"sgd_{name}/one/")):
+            np.testing.assert_allclose(first[key], first[key.replace("/one/", "/two/")], rtol=1e-4, atol=1e-5,
+                                       err_msg=key)
+        np.testing.assert_allclose(first[f"sgd_{name}/one_loss"], first[f"sgd_{name}/two_loss"], rtol=1e-4)
