@@ -1,6 +1,6 @@
 """The `ganzoo` command.
 
-    ganzoo train [--config NAME_OR_FILE] [--workdir DIR] [--set section.key=value ...]
+    ganzoo train [--config NAME_OR_FILE] [--workdir DIR] [--set section.key=value ...] [--distribute auto]
     ganzoo sample RUN_DIR_OR_KERAS_FILE | --preset NAME [--num-samples N] [--seed S] [--out FILE.png]
     ganzoo export RUN_DIR_OR_KERAS_FILE [--out exports] [--name NAME] [--version N] [--overwrite]
                   [--max-batch-size ROWS]
@@ -50,12 +50,17 @@ def _run_config(model_path):
 
 
 def train(args):
-    from ganzoo import config, training
+    from ganzoo import config, distribute, training
 
+    strategy = distribute.make_strategy(args.distribute)  # first: before TensorFlow runs anything
     experiment = config.load(args.config, args.set)
     workdir = args.workdir or os.path.join("runs", os.path.basename(args.config).removesuffix(".py"))
-    print(f"ganzoo: training {experiment['model']['name']} on {experiment['data']['name']} in {workdir}")
-    training.train(experiment, workdir)
+    where = ""
+    if distribute.across_workers(strategy):
+        resolver = strategy.cluster_resolver
+        where = f" (worker {resolver.task_id} of {resolver.cluster_spec().num_tasks(resolver.task_type)})"
+    print(f"ganzoo: training {experiment['model']['name']} on {experiment['data']['name']} in {workdir}{where}")
+    training.train(experiment, workdir, strategy)
 
 
 def sample(args):
@@ -175,6 +180,10 @@ def main(argv=None):
     p.add_argument("--workdir", help="run directory (default runs/CONFIG); an existing one resumes")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override a config value, e.g. --set train.epochs=2")
+    p.add_argument("--distribute", default="auto", choices=("auto", "none", "mirrored", "multi_worker"),
+                   help="tf.distribute strategy: multi_worker trains across the workers of TF_CONFIG (run the "
+                        "same command on each), mirrored on every local GPU; auto: multi_worker when TF_CONFIG "
+                        "is set, else none")
     p.set_defaults(run=train)
 
     p = commands.add_parser("sample", help="draw samples from a trained model or a preset into a PNG")

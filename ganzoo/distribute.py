@@ -33,3 +33,26 @@ def worker_path(path, strategy=None):
         return path
     head, tail = os.path.split(os.path.normpath(path))
     return os.path.join(head, f".worker-{strategy.cluster_resolver.task_id}-{tail}")
+
+
+STRATEGIES = ("auto", "none", "mirrored", "multi_worker")
+
+
+def make_strategy(name="auto"):
+    """The tf.distribute strategy `ganzoo train --distribute NAME` trains under: "none" (one
+    device), "mirrored" (every local GPU, or the CPU), "multi_worker" (the cluster in
+    TF_CONFIG), or "auto": "multi_worker" when TF_CONFIG is set, else "none". Create it before
+    TensorFlow runs anything else, as MultiWorkerMirroredStrategy requires."""
+    if name not in STRATEGIES:
+        raise ValueError(f"Unknown distribution {name!r}; valid: {', '.join(STRATEGIES)}.")
+    if name == "auto":
+        name = "multi_worker" if os.environ.get("TF_CONFIG") else "none"
+    if name == "multi_worker":
+        if not os.environ.get("TF_CONFIG"):
+            raise ValueError("--distribute multi_worker needs TF_CONFIG: the cluster's worker addresses and "
+                             'this worker\'s index, e.g. {"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+                             '"task": {"type": "worker", "index": 0}}.')
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()

@@ -146,13 +146,16 @@ def check_finite(model, where):
 class RunDirectory:
     """The files of one run in `path`; see the module docstring for the life cycle."""
 
-    def __init__(self, path):
+    def __init__(self, path, writer=True):
+        """`writer=False` only reads: another process (the chief worker) writes `path`, so
+        its temporary files are left alone."""
         self.path = path
         self.backup = os.path.join(path, BACKUP_DIR)
-        os.makedirs(path, exist_ok=True)
-        remove_partials(path)
-        for name in os.listdir(path):  # backup/, samples/
-            remove_partials(os.path.join(path, name))
+        if writer:
+            os.makedirs(path, exist_ok=True)
+            remove_partials(path)
+            for name in os.listdir(path):  # backup/, samples/
+                remove_partials(os.path.join(path, name))
 
     def file(self, name):
         return os.path.join(self.path, name)

@@ -12,11 +12,12 @@ import os
 import time
 
 import keras
+import tensorflow as tf
 
-from ganzoo import data, registry
+from ganzoo import data, distribute, registry
 from ganzoo.callbacks import SampleGrid, StopOnNonFiniteLoss
 from ganzoo.config import TRAIN_DEFAULTS
-from ganzoo.run_directory import CONFIG_FILE, MODEL_FILE, RunDirectory, load_model, write_json
+from ganzoo.run_directory import CONFIG_FILE, MODEL_FILE, RunDirectory, load_model, remove_tree, write_json
 
 
 def _comparable(config):
@@ -31,9 +32,20 @@ def build_model(config, data_shape):
                         precision=config["train"]["precision"], **options)
 
 
-def train(config, workdir):
-    """Trains the validated `config` (see `ganzoo.config`) in `workdir`; returns the GAN."""
-    run = RunDirectory(workdir)
+def train(config, workdir, strategy=None):
+    """Trains the validated `config` (see `ganzoo.config`) in `workdir`; returns the GAN.
+
+    Under `strategy` (default: the current one; see `ganzoo.distribute.make_strategy`). Across
+    workers every worker runs this same function: all of them resume from the chief's files in
+    `workdir` (a filesystem they share), and each does every save, since saving takes part in
+    collectives, but only the chief's land in `workdir`; the others write to a temporary
+    `.worker-N-` sibling, deleted at the end."""
+    strategy = strategy or tf.distribute.get_strategy()
+    chief = distribute.is_chief(strategy)
+    run = RunDirectory(workdir, writer=chief)  # what this run resumes from
+    if not chief:  # a fresh folder for this worker's copies (a killed attempt's are of no use)
+        remove_tree(distribute.worker_path(workdir, strategy))
+    writes = run if chief else RunDirectory(distribute.worker_path(workdir, strategy))
     config = json.loads(json.dumps(config))  # plain data, as it will be read back
     config["model"].setdefault("seed", 0)  # a fixed seed, so a resumed run draws the same noise
     config_path = run.file(CONFIG_FILE)
@@ -45,7 +57,7 @@ def train(config, workdir):
                 f"{workdir} holds a run of a different config (see {config_path}); "
                 "only train.epochs may change to continue it. Use another --workdir."
             )
-    write_json(config_path, config)
+    write_json(writes.file(CONFIG_FILE), config)
 
     train_config = config["train"]
     epochs = train_config["epochs"]
@@ -58,15 +70,19 @@ def train(config, workdir):
     # Checkpoints first: they outlive a model.keras whose state.json a kill cut off.
     finished = None if run.checkpoints() else run.finished_state()
     if finished:
-        gan = load_model(run.file(MODEL_FILE))
+        with strategy.scope():
+            gan = load_model(run.file(MODEL_FILE))
         epochs_done, seconds_before = finished["epochs_completed"], finished.get("wall_seconds", 0.0)
         if epochs_done >= epochs:
             print(f"{workdir}: already trained for {epochs_done} epoch(s); raise train.epochs to continue.")
+            if not chief:
+                remove_tree(writes.path)
             return gan
         print(f"{workdir}: continuing the finished run from epoch {epochs_done} of {epochs} (model.keras).")
     else:
-        gan = build_model(config, data_shape=tuple(dataset.element_spec.shape[1:]))
-        gan.compile(**config["compile"])
+        with strategy.scope():
+            gan = build_model(config, data_shape=tuple(dataset.element_spec.shape[1:]))
+            gan.compile(**config["compile"])
         epochs_done, seconds_before = 0, 0.0
         restored = run.restore_checkpoint(gan)
         if restored:
@@ -75,12 +91,12 @@ def train(config, workdir):
                   f"({restored['generator_updates']} generator updates; {epochs_done} of {epochs} epoch(s) done).")
 
     name = config["data"]["name"]
-    logs = os.path.join(workdir, "logs")
-    checkpoints = RunCheckpoints(run, train_config["checkpoint_every"], seconds_before)
+    logs = writes.file("logs")
+    checkpoints = RunCheckpoints(writes, train_config["checkpoint_every"], seconds_before)
     callbacks = [  # the checkpoint last: once it marks an epoch done, the epoch's picture exists
         StopOnNonFiniteLoss(),
         keras.callbacks.TensorBoard(logs),
-        SampleGrid(os.path.join(workdir, "samples"), train_config["num_sample_images"],
+        SampleGrid(writes.file("samples"), train_config["num_sample_images"],
                    train_config["sample_seed"],
                    centers=data.MIXTURES[name].centers if name in data.MIXTURES else None,
                    log_dir=logs),
@@ -91,8 +107,11 @@ def train(config, workdir):
             verbose=train_config["verbose"])
     epochs = max(epochs, epochs_done)  # a checkpoint past a lowered train.epochs keeps its count
     # Wall time of the fit calls that made model.keras (replayed epochs count, lost ones not).
-    run.write_final(gan, epochs, checkpoints.wall_seconds())
-    print(f"{workdir}: wrote {MODEL_FILE} ({epochs} epoch(s)) and samples in {os.path.join(workdir, 'samples')}")
+    writes.write_final(gan, epochs, checkpoints.wall_seconds())
+    if chief:
+        print(f"{workdir}: wrote {MODEL_FILE} ({epochs} epoch(s)) and samples in {os.path.join(workdir, 'samples')}")
+    else:
+        remove_tree(writes.path)
     return gan
 
 
