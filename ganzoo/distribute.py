@@ -35,6 +35,10 @@ def worker_path(path, strategy=None):
     return os.path.join(head, f".worker-{strategy.cluster_resolver.task_id}-{tail}")
 
 
+class WorkerLostError(RuntimeError):
+    """A worker of the cluster stopped mid-run; every worker must start again to resume."""
+
+
 STRATEGIES = ("auto", "none", "mirrored", "multi_worker")
 
 

@@ -102,9 +102,16 @@ def train(config, workdir, strategy=None):
                    log_dir=logs),
         checkpoints,
     ]
-    gan.fit(dataset, epochs=epochs, initial_epoch=epochs_done,
-            steps_per_epoch=train_config["steps_per_epoch"], callbacks=callbacks,
-            verbose=train_config["verbose"])
+    try:
+        gan.fit(dataset, epochs=epochs, initial_epoch=epochs_done,
+                steps_per_epoch=train_config["steps_per_epoch"], callbacks=callbacks,
+                verbose=train_config["verbose"])
+    except tf.errors.UnavailableError as error:  # a peer's heartbeats stopped: it was killed or lost
+        if not distribute.across_workers(strategy):
+            raise
+        raise distribute.WorkerLostError(
+            f"a worker stopped ({error.message.strip().splitlines()[0]}); start every worker again with the same "
+            f"command: they resume from the last checkpoint in {run.backup}") from error
     epochs = max(epochs, epochs_done)  # a checkpoint past a lowered train.epochs keeps its count
     # Wall time of the fit calls that made model.keras (replayed epochs count, lost ones not).
     writes.write_final(gan, epochs, checkpoints.wall_seconds())

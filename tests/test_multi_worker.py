@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -139,3 +140,37 @@ def test_ganzoo_train_on_two_workers_writes_the_chiefs_run_directory_only(tmp_pa
     assert int(two.g_optimizer.iterations) == int(one.g_optimizer.iterations) == 2 * 512 // 8
     for a, b in zip(one.get_weights(), two.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_a_worker_killed_mid_run_stops_the_job_which_resumes_and_finishes(tmp_path):
+    import signal
+    import time
+
+    from ganzoo.run_directory import load_model
+    from zoo_checks import tiny_ring8_config
+
+    config_file = tmp_path / "tiny.py"
+    config_file.write_text(tiny_ring8_config(2_400, epochs=2, checkpoint_every=50))  # 2 x 300 steps
+    workdir = tmp_path / "runs" / "tiny"
+    backup = workdir / "backup"
+    workers = start_workers(ganzoo_train(config_file, workdir))
+    deadline = time.time() + 300
+    while not (backup.is_dir() and any(n.startswith("step-") for n in os.listdir(backup))):
+        assert time.time() < deadline and workers[0].poll() is None, "no checkpoint was written"
+        time.sleep(0.1)
+    workers[1].send_signal(signal.SIGKILL)
+    _, chief_err = workers[0].communicate(timeout=300)  # the chief notices the lost heartbeats
+    workers[1].communicate()
+    assert workers[0].returncode == 2
+    assert "ganzoo: error: a worker stopped" in chief_err and "start every worker again" in chief_err
+    assert not (workdir / "model.keras").exists()
+
+    outputs = finish(start_workers(ganzoo_train(config_file, workdir)))  # the same command again
+    resumed = {re.search(r"resuming from backup/step-\d+ \((\d+) generator updates; (\d) of 2", out).groups()
+               for out in outputs}
+    assert len(resumed) == 1  # both from the chief's newest checkpoint
+    updates, epochs_done = map(int, resumed.pop())
+    gan = load_model(str(workdir / "model.keras"))
+    # Keras replays the interrupted epoch from its first batch, as in one process.
+    assert int(gan.g_optimizer.iterations) == updates + (2 - epochs_done) * 300
+    assert sorted(os.listdir(tmp_path / "runs")) == ["tiny"] and not backup.exists()
