@@ -22,7 +22,10 @@ def _quiet_tensorflow_start():
         try:
             import tensorflow as tf
 
-            tf.constant(0.0) + 1.0  # the runtime's own start-up lines come with the first op
+            # The runtime's own start-up lines come with the first op; but a worker of a
+            # cluster (TF_CONFIG) must create its MultiWorkerMirroredStrategy before any op.
+            if not os.environ.get("TF_CONFIG"):
+                tf.constant(0.0) + 1.0
         except BaseException:
             os.dup2(saved, 2)
             captured.seek(0)

@@ -27,13 +27,17 @@ def tf_config(ports, index):
     return json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]}, "task": {"type": "worker", "index": index}})
 
 
-def start_workers(command, count=2, env=None, cwd=None):
-    """`command` (argv) on `count` workers of one cluster; returns the processes."""
+def start_workers(command, count=2, cwd=None, tensorflow_log_level="2"):
+    """`command` (argv) on `count` workers of one cluster; returns the processes.
+    `tensorflow_log_level=None` leaves TF_CPP_MIN_LOG_LEVEL unset, as a user's shell does."""
     ports = free_ports(count)
     processes = []
     for index in range(count):
-        worker_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_CONFIG=tf_config(ports, index),
-                          PYTHONPATH=os.pathsep.join([TESTS, os.environ.get("PYTHONPATH", "")]), **(env or {}))
+        worker_env = dict(os.environ, TF_CONFIG=tf_config(ports, index),
+                          PYTHONPATH=os.pathsep.join([TESTS, os.environ.get("PYTHONPATH", "")]))
+        worker_env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+        if tensorflow_log_level is not None:
+            worker_env["TF_CPP_MIN_LOG_LEVEL"] = tensorflow_log_level
         processes.append(subprocess.Popen(command, env=worker_env, cwd=cwd, stdout=subprocess.PIPE,
                                           stderr=subprocess.PIPE, text=True))
     return processes
@@ -111,8 +115,11 @@ def test_two_workers_train_every_family_in_step_and_match_one_process(tmp_path):
 
 
 def ganzoo_train(config_file, workdir, *extra):
-    return [sys.executable, "-m", "ganzoo.cli", "train", "--config", str(config_file), "--workdir", str(workdir),
-            "--set", "train.verbose=0", *extra]
+    """The `ganzoo train` command line (the installed script, as users run it)."""
+    script = os.path.join(os.path.dirname(sys.executable), "ganzoo")
+    command = [script] if os.path.exists(script) else [sys.executable, "-m", "ganzoo.cli"]
+    return [*command, "train", "--config", str(config_file), "--workdir", str(workdir), "--set", "train.verbose=0",
+            *extra]
 
 
 def test_ganzoo_train_on_two_workers_writes_the_chiefs_run_directory_only(tmp_path):
@@ -127,7 +134,9 @@ def test_ganzoo_train_on_two_workers_writes_the_chiefs_run_directory_only(tmp_pa
     config_file.write_text(tiny_ring8_config(512, epochs=2, checkpoint_every=10).replace(
         '"num_samples": 512}', '"num_samples": 512, "shuffle": False}').replace(
         '"train":', f'"compile": {{"d_optimizer": {sgd!r}, "g_optimizer": {sgd!r}}},\n        "train":'))
-    outputs = finish(start_workers(ganzoo_train(config_file, tmp_path / "runs" / "tiny")))
+    # As a user's shell starts it: the command's quiet TensorFlow start must not run an op
+    # before the strategy exists ("Collective ops must be configured at program startup").
+    outputs = finish(start_workers(ganzoo_train(config_file, tmp_path / "runs" / "tiny"), tensorflow_log_level=None))
     assert "worker 0 of 2" in outputs[0] and "worker 1 of 2" in outputs[1]
     assert sorted(os.listdir(tmp_path / "runs")) == ["tiny"]  # no worker's temporary folder left
     assert sorted(os.listdir(tmp_path / "runs" / "tiny")) == ["config.json", "logs", "model.keras", "samples",
