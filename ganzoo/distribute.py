@@ -7,6 +7,7 @@ land in the run directory, the others' in temporary folders deleted afterwards (
 multi-worker convention).
 """
 
+import json
 import os
 
 import tensorflow as tf
@@ -19,20 +20,39 @@ def across_workers(strategy):
             and strategy.num_replicas_in_sync > len(strategy.extended.worker_devices))
 
 
+def _task(strategy):
+    """(task type, index, whether it is the chief) of this process: from `strategy` (or the
+    one in scope), else from TF_CONFIG (outside a scope, in a worker's script), else a lone
+    process, the chief."""
+    strategy = strategy or (tf.distribute.get_strategy() if tf.distribute.has_strategy() else None)
+    if strategy is not None and not across_workers(strategy):
+        return None, 0, True
+    if strategy is not None:
+        resolver = strategy.cluster_resolver
+        return resolver.task_type, resolver.task_id, strategy.extended.should_checkpoint
+    config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    task = config.get("task", {})
+    if not task:
+        return None, 0, True
+    kind, index = task.get("type"), int(task.get("index", 0))
+    # As MultiWorkerMirroredStrategy decides: the "chief" task if there is one, else worker 0.
+    chief = kind == "chief" if "chief" in config.get("cluster", {}) else (kind == "worker" and index == 0)
+    return kind, index, chief
+
+
 def is_chief(strategy=None):
     """Whether this process writes the job's files: always, unless it is a non-chief worker."""
-    strategy = strategy or tf.distribute.get_strategy()
-    return not across_workers(strategy) or strategy.extended.should_checkpoint
+    return _task(strategy)[2]
 
 
 def worker_path(path, strategy=None):
     """Where this process writes what belongs at `path`: `path` itself on the chief, a
-    temporary sibling on other workers (`.worker-<id>-<name>`), which they delete when done."""
-    strategy = strategy or tf.distribute.get_strategy()
-    if is_chief(strategy):
+    temporary sibling on other workers (`.worker-<index>-<name>`), for them to delete when done."""
+    kind, index, chief = _task(strategy)
+    if chief:
         return path
     head, tail = os.path.split(os.path.normpath(path))
-    return os.path.join(head, f".worker-{strategy.cluster_resolver.task_id}-{tail}")
+    return os.path.join(head, f".{kind}-{index}-{tail}")
 
 
 class WorkerLostError(RuntimeError):

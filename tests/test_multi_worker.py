@@ -183,3 +183,20 @@ def test_a_worker_killed_mid_run_stops_the_job_which_resumes_and_finishes(tmp_pa
     # Keras replays the interrupted epoch from its first batch, as in one process.
     assert int(gan.g_optimizer.iterations) == updates + (2 - epochs_done) * 300
     assert sorted(os.listdir(tmp_path / "runs")) == ["tiny"] and not backup.exists()
+
+
+def test_who_writes_files_follows_tf_config_outside_a_strategy_scope(monkeypatch):
+    from ganzoo.distribute import is_chief, worker_path
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    assert is_chief() and worker_path("runs/a.keras") == "runs/a.keras"
+    monkeypatch.setenv("TF_CONFIG", tf_config([1, 2], 0))
+    assert is_chief() and worker_path("runs/a.keras") == "runs/a.keras"
+    monkeypatch.setenv("TF_CONFIG", tf_config([1, 2], 1))
+    assert not is_chief() and worker_path("runs/a.keras") == os.path.join("runs", ".worker-1-a.keras")
+    # A cluster with a "chief" task: it writes, worker 0 does not (as MultiWorkerMirroredStrategy decides).
+    cluster = {"chief": ["h:1"], "worker": ["h:2"]}
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": "chief", "index": 0}}))
+    assert is_chief()
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 0}}))
+    assert worker_path("runs/a") == os.path.join("runs", ".worker-0-a")
