@@ -58,7 +58,8 @@ def train(args):
     where = ""
     if distribute.across_workers(strategy):
         resolver = strategy.cluster_resolver
-        where = f" (worker {resolver.task_id} of {resolver.cluster_spec().num_tasks(resolver.task_type)})"
+        tasks = sum(len(addresses) for addresses in resolver.cluster_spec().as_dict().values())
+        where = f" ({resolver.task_type} {resolver.task_id}, one of {tasks} tasks)"
     print(f"ganzoo: training {experiment['model']['name']} on {experiment['data']['name']} in {workdir}{where}")
     training.train(experiment, workdir, strategy)
 

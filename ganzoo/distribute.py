@@ -55,6 +55,22 @@ def worker_path(path, strategy=None):
     return os.path.join(head, f".{kind}-{index}-{tail}")
 
 
+def check_same_on_every_worker(strategy, values, what):
+    """Raises on the workers whose integers `values` differ from the others' (e.g. which
+    checkpoint each resumed from: a shared filesystem's stale listing could give two workers
+    different ones, and mirrored variables would then silently differ). One small all-reduce;
+    nothing without several workers."""
+    if not across_workers(strategy):
+        return
+    local = tf.constant(values, tf.float64)  # small integers: exact in float64 sums
+    total = strategy.reduce(tf.distribute.ReduceOp.SUM, strategy.run(lambda: tf.identity(local)), axis=None)
+    if not bool(tf.reduce_all(total == local * strategy.num_replicas_in_sync)):
+        raise RuntimeError(
+            f"The workers disagree on where this run {what}: this worker has {values}, the sum over "
+            f"{strategy.num_replicas_in_sync} replicas is {total.numpy().tolist()}. Check that every worker sees "
+            "the same run directory (a shared filesystem, no stale cache), then start them all again.")
+
+
 class WorkerLostError(RuntimeError):
     """A worker of the cluster stopped mid-run; every worker must start again to resume."""
 

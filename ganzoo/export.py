@@ -57,13 +57,18 @@ def build_archive(gan, max_batch_size=MAX_BATCH_SIZE):
     generator, latent_dim, output = gan.sampling_generator, gan.latent_dim, _output_name(gan)
     image_model = _is_image_model(gan)
 
+    def within_cap(rows):
+        """`rows` once checked against the cap: the check runs before any work on the request."""
+        check = tf.debugging.assert_less_equal(
+            tf.shape(rows)[0], max_batch_size,
+            message=f"a request holds at most {max_batch_size} rows (the export's max_batch_size); "
+                    "send several requests")
+        with tf.control_dependencies([check]):
+            return tf.identity(rows)
+
     def generate(latent):
-        rows = tf.shape(latent)[0]
-        with tf.control_dependencies([tf.debugging.assert_less_equal(
-                rows, max_batch_size, message=f"a request holds at most {max_batch_size} rows (the export's "
-                                              "max_batch_size); send several requests")]):
-            # float32 for clients whatever the policy the generator computes in.
-            samples = tf.cast(generator(latent, training=False), tf.float32)
+        # float32 for clients whatever the policy the generator computes in.
+        samples = tf.cast(generator(latent, training=False), tf.float32)
         if image_model:  # tanh outputs in [-1, 1] -> [0, 1] for clients
             samples = tf.clip_by_value((samples + 1.0) / 2.0, 0.0, 1.0)
         return samples
@@ -71,15 +76,15 @@ def build_archive(gan, max_batch_size=MAX_BATCH_SIZE):
     def draw_latent(seeds):
         # One latent per seed, each generate(1, seed)'s: a row depends on its own seed only.
         zero = tf.constant(0, tf.int64)
-        return tf.map_fn(lambda seed: tf.random.stateless_normal([latent_dim], tf.stack([seed, zero])), seeds,
-                         fn_output_signature=tf.TensorSpec([latent_dim], tf.float32))
+        return tf.map_fn(lambda seed: tf.random.stateless_normal([latent_dim], tf.stack([seed, zero])),
+                         within_cap(seeds), fn_output_signature=tf.TensorSpec([latent_dim], tf.float32))
 
     archive = keras.export.ExportArchive()
     archive.track(generator)
 
     @tf.function(input_signature=[tf.TensorSpec([None, latent_dim], tf.float32, name="latent")])
     def serving_default(latent):
-        return {output: generate(latent)}
+        return {output: generate(within_cap(latent))}
 
     seeds = [tf.TensorSpec([None], tf.int64, name="seed")]
 
@@ -151,15 +156,17 @@ def prediction_log(model_name, signature_name, inputs):
     return _field(6, _field(1, request))
 
 
-def warmup_requests(gan, model_name):
-    """A few requests per signature, at the batch sizes clients are likely to send."""
+def warmup_requests(gan, model_name, max_batch_size=MAX_BATCH_SIZE):
+    """A few requests per signature, at the batch sizes clients are likely to send (within the
+    cap: TF Serving refuses to load a model whose warmup request fails)."""
     rng = np.random.default_rng(0)
+    sizes = lambda *counts: sorted({min(n, max_batch_size) for n in counts})  # noqa: E731
     requests = [("serving_default", {"latent": rng.normal(size=(n, gan.latent_dim)).astype(np.float32)})
-                for n in (1, 8)]
+                for n in sizes(1, 8)]
     seeds = lambda n: {"seed": np.arange(n, dtype=np.int64)}  # noqa: E731
-    requests += [("sample", seeds(n)) for n in (1, 8)]
+    requests += [("sample", seeds(n)) for n in sizes(1, 8)]
     if _is_image_model(gan):
-        requests += [("sample_png", seeds(n)) for n in (1, 4)]
+        requests += [("sample_png", seeds(n)) for n in sizes(1, 4)]
     return [prediction_log(model_name, signature, inputs) for signature, inputs in requests]
 
 
@@ -208,7 +215,7 @@ def export(gan, base_dir, name=None, version=None, overwrite=False, training_con
         with open(os.path.join(extra, METADATA_FILE), "w") as f:
             json.dump(metadata(gan, name, training_config, max_batch_size), f, indent=2)
         with tf.io.TFRecordWriter(os.path.join(extra, WARMUP_FILE)) as writer:
-            for record in warmup_requests(gan, name):
+            for record in warmup_requests(gan, name, max_batch_size):
                 writer.write(record)
         write_point(temporary)
         if os.path.exists(final):  # overwrite: move the old version aside, then swap

@@ -6,8 +6,26 @@ from keras import ops
 
 
 @keras.saving.register_keras_serializable(package="ganzoo")
-class FusedBatchNormalization(keras.layers.BatchNormalization):
-    """`keras.layers.BatchNormalization` that trains through TensorFlow's fused kernel.
+class BatchNormalization(keras.layers.BatchNormalization):
+    """`keras.layers.BatchNormalization` whose moving statistics stay the same on every replica.
+
+    Under tf.distribute each replica updates the moving mean and variance from its own batch;
+    tf.keras created them with aggregation "mean", so the update averaged the replicas', but
+    Keras 3 creates them with aggregation "none", which leaves each replica and worker its own
+    (and a saved model the chief's). This class asks for "mean" again. The class keeps Keras's
+    name, so weights files name its variables as they name Keras's (`batch_normalization`).
+    With `synchronized=True` the batch statistics themselves span the global batch.
+    """
+
+    def add_weight(self, *args, name=None, **kwargs):
+        if name in ("moving_mean", "moving_variance"):
+            kwargs["aggregation"] = "mean"
+        return super().add_weight(*args, name=name, **kwargs)
+
+
+@keras.saving.register_keras_serializable(package="ganzoo")
+class FusedBatchNormalization(BatchNormalization):
+    """`BatchNormalization` (above) that trains through TensorFlow's fused kernel.
 
     Keras 3 normalises with a dozen elementwise ops (moments, then scale and shift, each with
     its gradient), and upcasts bfloat16 inputs to float32 and back around them. On the CPU
@@ -18,21 +36,11 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
     biased batch variance, and the same moving-average update of the same statistics
     (the fused kernel's unbiased variance is rescaled by (n - 1) / n for it).
 
-    Images only, channels last, as the DCGAN networks use it; any other case (vectors, other
-    axes, masks, renorm, synchronized statistics, or inference) runs Keras's own implementation,
-    so the layer accepts every argument of `keras.layers.BatchNormalization` and saves the same
-    weights under the same names.
-
-    Under tf.distribute the moving statistics are averaged over the replicas at each update
-    (aggregation "mean", as tf.keras's were), so every replica and worker keeps the same ones;
-    Keras 3 creates them with aggregation "none", which leaves each worker its own. With
-    `synchronized=True` the batch statistics themselves span the global batch.
+    Images only, channels last, as the DCGAN networks use it; any other case (other axes,
+    masks, renorm, synchronized statistics, or inference) runs Keras's own implementation, so
+    the layer accepts every argument of `keras.layers.BatchNormalization` and has the same
+    weights.
     """
-
-    def add_weight(self, *args, name=None, **kwargs):
-        if name in ("moving_mean", "moving_variance"):
-            kwargs["aggregation"] = "mean"
-        return super().add_weight(*args, name=name, **kwargs)
 
     def _fusable(self, inputs, mask):
         return (len(inputs.shape) == 4 and self.axis in (-1, 3) and mask is None

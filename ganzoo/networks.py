@@ -14,7 +14,7 @@ import math
 import keras
 from keras import layers
 
-from ganzoo.layers import FusedBatchNormalization, Pack
+from ganzoo.layers import BatchNormalization, FusedBatchNormalization, Pack
 
 OUTPUT_DTYPE = "float32"
 
@@ -31,11 +31,13 @@ def is_image_shape(data_shape):
     return len(data_shape) == 3
 
 
-def batch_normalization(synchronized=False, **options):
-    """The networks' BatchNorm: PyTorch's settings; `synchronized` computes the statistics over
-    the global batch of all replicas and workers (an all-reduce per layer and step), so that
-    N replicas train as one device on the same global batch does."""
-    return FusedBatchNormalization(synchronized=synchronized, **BATCH_NORM, **options)
+def batch_normalization(synchronized=False, images=True, **options):
+    """The networks' BatchNorm: PyTorch's settings, the same moving statistics on every replica
+    (`ganzoo.layers.BatchNormalization`), TensorFlow's fused kernel for images; `synchronized`
+    computes the statistics over the global batch of all replicas and workers (an all-reduce
+    per layer and step), so that N replicas train as one device on the same global batch does."""
+    layer = FusedBatchNormalization if images else BatchNormalization
+    return layer(synchronized=synchronized, **BATCH_NORM, **options)
 
 
 def mlp_generator(latent_dim, data_shape, units=(128, 128), batch_norm=False, synchronized_batch_norm=False,
@@ -47,7 +49,7 @@ def mlp_generator(latent_dim, data_shape, units=(128, 128), batch_norm=False, sy
     for width in units:
         x = layers.Dense(width, use_bias=not batch_norm)(x)
         if batch_norm:
-            x = batch_normalization(synchronized_batch_norm)(x)
+            x = batch_normalization(synchronized_batch_norm, images=False)(x)
         x = layers.ReLU()(x)
     x = layers.Dense(math.prod(data_shape), activation="tanh" if is_image_shape(data_shape) else None,
                      dtype=OUTPUT_DTYPE)(x)

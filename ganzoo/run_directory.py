@@ -191,18 +191,25 @@ class RunDirectory:
             remove_tree(old)
 
     def restore_checkpoint(self, model):
-        """Loads the newest checkpoint into `model` (built and compiled); returns its state,
-        or None when there is none."""
+        """Loads the newest readable checkpoint into `model` (built and compiled); returns its
+        state, or None when there is none. Checkpoints none of which loads are an error, not a
+        fresh start: starting again would write checkpoints of lower steps, which the newer
+        unreadable ones would outrank and prune."""
+        errors = []
         for checkpoint in self.checkpoints():
             try:
                 with open(os.path.join(checkpoint, CHECKPOINT_STATE)) as f:
                     state = json.load(f)
                 model.load_weights(os.path.join(checkpoint, CHECKPOINT_WEIGHTS))
-            except (OSError, ValueError) as error:  # a disk fault, since kills leave no such file
+            except (OSError, ValueError) as error:  # a disk fault (kills leave no such file), or another model
                 print(f"ganzoo: checkpoint {checkpoint} is unreadable ({error}); trying the one before it.",
                       file=sys.stderr)
+                errors.append(f"{os.path.basename(checkpoint)}: {str(error).splitlines()[0] if str(error) else error!r}")
                 continue
             return {**state, "checkpoint": checkpoint}
+        if errors:
+            raise ValueError(f"No checkpoint in {self.backup} loads into this model ({'; '.join(errors)}). "
+                             "Move backup/ away to start this run again, or use another --workdir.")
         return None
 
     # ---------------------------------------------------------------------- the final model

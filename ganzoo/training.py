@@ -9,6 +9,8 @@ model.keras.
 
 import json
 import os
+import shutil
+import tempfile
 import time
 
 import keras
@@ -17,7 +19,7 @@ import tensorflow as tf
 from ganzoo import data, distribute, registry
 from ganzoo.callbacks import SampleGrid, StopOnNonFiniteLoss
 from ganzoo.config import TRAIN_DEFAULTS
-from ganzoo.run_directory import CONFIG_FILE, MODEL_FILE, RunDirectory, load_model, remove_tree, write_json
+from ganzoo.run_directory import CONFIG_FILE, MODEL_FILE, RunDirectory, load_model, write_json
 
 
 def _comparable(config):
@@ -36,16 +38,25 @@ def train(config, workdir, strategy=None):
     """Trains the validated `config` (see `ganzoo.config`) in `workdir`; returns the GAN.
 
     Under `strategy` (default: the current one; see `ganzoo.distribute.make_strategy`). Across
-    workers every worker runs this same function: all of them resume from the chief's files in
-    `workdir` (a filesystem they share), and each does every save, since saving takes part in
-    collectives, but only the chief's land in `workdir`; the others write to a temporary
-    `.worker-N-` sibling, deleted at the end."""
+    workers every worker runs this same function and resumes from the chief's files in
+    `workdir` (a path they all see). Each runs the same callbacks (the epoch's sample picture
+    is drawn by a collective predict), so each makes the same saves, but only the chief's land
+    in `workdir`: the others write to a temporary folder of their own, deleted at the end."""
     strategy = strategy or tf.distribute.get_strategy()
     chief = distribute.is_chief(strategy)
     run = RunDirectory(workdir, writer=chief)  # what this run resumes from
-    if not chief:  # a fresh folder for this worker's copies (a killed attempt's are of no use)
-        remove_tree(distribute.worker_path(workdir, strategy))
-    writes = run if chief else RunDirectory(distribute.worker_path(workdir, strategy))
+    if chief:
+        return _train(config, workdir, strategy, run, writes=run)
+    scratch = tempfile.mkdtemp(prefix="ganzoo-worker-")
+    try:
+        return _train(config, workdir, strategy, run, writes=RunDirectory(scratch))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _train(config, workdir, strategy, run, writes):
+    """`train`, resuming from `run` and writing to `writes` (the same on the chief)."""
+    chief = writes is run
     config = json.loads(json.dumps(config))  # plain data, as it will be read back
     config["model"].setdefault("seed", 0)  # a fixed seed, so a resumed run draws the same noise
     config_path = run.file(CONFIG_FILE)
@@ -63,7 +74,9 @@ def train(config, workdir, strategy=None):
     epochs = train_config["epochs"]
     # model.seed also fixes the initial weights and tf.data's shuffle order (both draw from the
     # global seed), so the same config trains the same model: a benchmark row can be rerun exactly.
-    keras.utils.set_random_seed(config["model"]["seed"])
+    # (None asks for a random model; Keras takes seeds in [0, 2**32).)
+    if config["model"]["seed"] is not None:
+        keras.utils.set_random_seed(config["model"]["seed"] % 2**32)
     dataset = data.load(**config["data"])
     if train_config["steps_per_epoch"]:  # epochs of a set length may need more than one pass
         dataset = dataset.repeat()
@@ -73,10 +86,10 @@ def train(config, workdir, strategy=None):
         with strategy.scope():
             gan = load_model(run.file(MODEL_FILE))
         epochs_done, seconds_before = finished["epochs_completed"], finished.get("wall_seconds", 0.0)
+        distribute.check_same_on_every_worker(
+            strategy, [1, epochs_done, int(gan.g_optimizer.iterations.numpy())], "resumed from model.keras")
         if epochs_done >= epochs:
             print(f"{workdir}: already trained for {epochs_done} epoch(s); raise train.epochs to continue.")
-            if not chief:
-                remove_tree(writes.path)
             return gan
         print(f"{workdir}: continuing the finished run from epoch {epochs_done} of {epochs} (model.keras).")
     else:
@@ -89,6 +102,9 @@ def train(config, workdir, strategy=None):
             epochs_done, seconds_before = restored["epochs_completed"], restored["wall_seconds"]
             print(f"{workdir}: resuming from {os.path.relpath(restored['checkpoint'], workdir)} "
                   f"({restored['generator_updates']} generator updates; {epochs_done} of {epochs} epoch(s) done).")
+        distribute.check_same_on_every_worker(
+            strategy, [0, epochs_done, int(gan.g_optimizer.iterations.numpy())],
+            "started from the checkpoint or from scratch")
 
     name = config["data"]["name"]
     logs = writes.file("logs")
@@ -109,16 +125,15 @@ def train(config, workdir, strategy=None):
     except tf.errors.UnavailableError as error:  # a peer's heartbeats stopped: it was killed or lost
         if not distribute.across_workers(strategy):
             raise
+        cause = (error.message or "").strip().splitlines()[:1] or ["heartbeats stopped"]
         raise distribute.WorkerLostError(
-            f"a worker stopped ({error.message.strip().splitlines()[0]}); start every worker again with the same "
+            f"a worker stopped ({cause[0]}); start every worker again with the same "
             f"command: they resume from the last checkpoint in {run.backup}") from error
     epochs = max(epochs, epochs_done)  # a checkpoint past a lowered train.epochs keeps its count
     # Wall time of the fit calls that made model.keras (replayed epochs count, lost ones not).
     writes.write_final(gan, epochs, checkpoints.wall_seconds())
     if chief:
         print(f"{workdir}: wrote {MODEL_FILE} ({epochs} epoch(s)) and samples in {os.path.join(workdir, 'samples')}")
-    else:
-        remove_tree(writes.path)
     return gan
 
 

@@ -367,6 +367,13 @@ def test_a_request_larger_than_max_batch_size_is_refused(tmp_path):
     with pytest.raises(ValueError, match="max_batch_size must be a positive integer; got 0"):
         gan.export(str(tmp_path), max_batch_size=0)
     assert sorted(os.listdir(tmp_path / gan.name)) == ["1"]
+    # Every warmup request fits the cap (TF Serving refuses to load a model whose warmup fails).
+    prediction_log_pb2 = pytest.importorskip("tensorflow_serving.apis.prediction_log_pb2")
+    warmup = tmp_path / gan.name / "1" / "assets.extra" / "tf_serving_warmup_requests"
+    for record in tf.data.TFRecordDataset(str(warmup)).as_numpy_iterator():
+        request = prediction_log_pb2.PredictionLog.FromString(record).predict_log.request
+        inputs = {k: tf.constant(tf.make_ndarray(v)) for k, v in request.inputs.items()}
+        loaded.signatures[request.model_spec.signature_name](**inputs)
 
 
 def test_an_export_leaves_folders_it_did_not_write_alone(tmp_path):
@@ -391,3 +398,18 @@ def test_the_ganzoo_command_opens_without_tensorflows_start_up_lines():
                           env=dict(env, TF_CPP_MIN_LOG_LEVEL="0"))
     # The user's own log level restores them.
     assert any(line in loud.stderr for line in ("oneDNN", "absl::InitializeLog", "cpu_feature_guard")), loud.stderr
+
+
+def test_checkpoints_none_of_which_loads_are_an_error_not_a_fresh_start(tmp_path, capsys):
+    from zoo_checks import tiny_ring8_config
+
+    config_file = tmp_path / "tiny.py"
+    config_file.write_text(tiny_ring8_config(64, epochs=1))
+    workdir = tmp_path / "run"
+    checkpoint = workdir / "backup" / "step-000000005"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "checkpoint.json").write_text('{"epochs_completed": 0, "generator_updates": 5, "wall_seconds": 1}')
+    (checkpoint / "model.weights.h5").write_bytes(b"not an HDF5 file")
+    assert cli.main(["train", "--config", str(config_file), "--workdir", str(workdir)]) == 2
+    assert "No checkpoint in" in capsys.readouterr().err
+    assert sorted(os.listdir(workdir / "backup")) == ["step-000000005"]  # left for the user to look at

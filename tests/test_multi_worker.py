@@ -44,7 +44,15 @@ def start_workers(command, count=2, cwd=None, tensorflow_log_level="2"):
 
 
 def finish(processes, timeout=600):
-    outputs = [p.communicate(timeout=timeout) for p in processes]
+    """The workers' outputs once all have exited 0; on a failure or timeout every worker is
+    killed, so none is left holding its port."""
+    try:
+        outputs = [p.communicate(timeout=timeout) for p in processes]
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
     for p, (out, err) in zip(processes, outputs):
         assert p.returncode == 0, err[-4000:]
     return [out for out, _ in outputs]
@@ -89,6 +97,14 @@ EVERY_FAMILY = textwrap.dedent("""
         for i, (a, b) in enumerate(zip(one.get_weights(), two.get_weights())):
             out[f"sgd_{name}/one/{i}"], out[f"sgd_{name}/two/{i}"] = a, b
     out["replicas"] = strategy.num_replicas_in_sync
+    # Workers that resumed from different places refuse to go on.
+    from ganzoo.distribute import check_same_on_every_worker
+    check_same_on_every_worker(strategy, [3, 4], "agreed")
+    try:
+        check_same_on_every_worker(strategy, [3, worker], "resumed")
+        out["disagreement"] = "not noticed"
+    except RuntimeError as error:
+        out["disagreement"] = str(error)
     np.savez(sys.argv[1].format(worker=worker), **out)
 """)
 
@@ -101,6 +117,8 @@ def test_two_workers_train_every_family_in_step_and_match_one_process(tmp_path):
     first, second = (dict(np.load(pattern.format(worker=w))) for w in (0, 1))
     assert first["replicas"] == 2
     assert first.keys() == second.keys()
+    for result in (first, second):
+        assert "The workers disagree on where this run resumed" in str(result.pop("disagreement"))
     for key in first:  # both workers end with the same weights, steps and logs
         np.testing.assert_array_equal(first[key], second[key], err_msg=key)
     for name in ("vanilla_gan", "wgan", "wgan_gp", "unrolled_gan", "pacgan", "dcgan"):
@@ -137,7 +155,7 @@ def test_ganzoo_train_on_two_workers_writes_the_chiefs_run_directory_only(tmp_pa
     # As a user's shell starts it: the command's quiet TensorFlow start must not run an op
     # before the strategy exists ("Collective ops must be configured at program startup").
     outputs = finish(start_workers(ganzoo_train(config_file, tmp_path / "runs" / "tiny"), tensorflow_log_level=None))
-    assert "worker 0 of 2" in outputs[0] and "worker 1 of 2" in outputs[1]
+    assert "(worker 0, one of 2 tasks)" in outputs[0] and "(worker 1, one of 2 tasks)" in outputs[1]
     assert sorted(os.listdir(tmp_path / "runs")) == ["tiny"]  # no worker's temporary folder left
     assert sorted(os.listdir(tmp_path / "runs" / "tiny")) == ["config.json", "logs", "model.keras", "samples",
                                                              "state.json"]

@@ -82,7 +82,7 @@ def test_the_same_config_trains_the_same_model_and_model_seed_changes_it(tmp_pat
     config_file = tmp_path / "tiny.py"
     config_file.write_text(tiny_ring8_config(256, epochs=1))
     weights = {}
-    for run, seed in (("a", 0), ("b", 0), ("c", 1)):
+    for run, seed in (("a", 0), ("b", 0), ("c", 1), ("d", -1), ("e", 2**40)):  # any integer seeds
         keras.utils.set_random_seed(run == "b")  # whatever the process's global seed was
         assert cli.main(["train", "--config", str(config_file), "--workdir", str(tmp_path / run),
                          "--set", f"model.seed={seed}", "--set", "train.verbose=0"]) == 0

@@ -99,6 +99,7 @@ def run_one(variant, mixture, seed, out_dir, generator_steps, workdir):
         "variant": variant, "config": f"mixture_experiment({VARIANTS[variant][0]!r}, {mixture!r}, {generator_steps})",
         "mixture": mixture, "seed": seed, "model": experiment["model"], "compile": experiment["compile"],
         "train_command": equivalent_command(variant, mixture, seed, generator_steps, workdir),
+        "threads": "1 intra-op and 1 inter-op TensorFlow thread (the same weights again need the same)",
         "evaluate_command": f"ganzoo evaluate {workdir}",
         "generator_steps": int(gan.g_optimizer.iterations.numpy()),
         "discriminator_steps": int(gan.d_optimizer.iterations.numpy()),
