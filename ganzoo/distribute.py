@@ -9,6 +9,7 @@ multi-worker convention).
 
 import json
 import os
+import socket
 
 import tensorflow as tf
 
@@ -96,3 +97,16 @@ def make_strategy(name="auto"):
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
+
+
+def local_cluster(workers):
+    """TF_CONFIG values for a cluster of `workers` processes on this machine (127.0.0.1, free
+    ports), one per worker: to try multi-worker training, and for tests and benchmarks."""
+    sockets = [socket.socket() for _ in range(workers)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    addresses = [f"127.0.0.1:{s.getsockname()[1]}" for s in sockets]
+    for s in sockets:  # released for the workers to bind (another process could take one first)
+        s.close()
+    return [json.dumps({"cluster": {"worker": addresses}, "task": {"type": "worker", "index": index}})
+            for index in range(workers)]

@@ -3,37 +3,23 @@
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import textwrap
 
 import numpy as np
 
+from ganzoo.distribute import local_cluster
+
 TESTS = os.path.dirname(os.path.abspath(__file__))
-
-
-def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
-def tf_config(ports, index):
-    return json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]}, "task": {"type": "worker", "index": index}})
 
 
 def start_workers(command, count=2, cwd=None, tensorflow_log_level="2"):
     """`command` (argv) on `count` workers of one cluster; returns the processes.
     `tensorflow_log_level=None` leaves TF_CPP_MIN_LOG_LEVEL unset, as a user's shell does."""
-    ports = free_ports(count)
     processes = []
-    for index in range(count):
-        worker_env = dict(os.environ, TF_CONFIG=tf_config(ports, index),
+    for config in local_cluster(count):
+        worker_env = dict(os.environ, TF_CONFIG=config,
                           PYTHONPATH=os.pathsep.join([TESTS, os.environ.get("PYTHONPATH", "")]))
         worker_env.pop("TF_CPP_MIN_LOG_LEVEL", None)
         if tensorflow_log_level is not None:
@@ -208,9 +194,10 @@ def test_who_writes_files_follows_tf_config_outside_a_strategy_scope(monkeypatch
 
     monkeypatch.delenv("TF_CONFIG", raising=False)
     assert is_chief() and worker_path("runs/a.keras") == "runs/a.keras"
-    monkeypatch.setenv("TF_CONFIG", tf_config([1, 2], 0))
+    first, second = local_cluster(2)
+    monkeypatch.setenv("TF_CONFIG", first)
     assert is_chief() and worker_path("runs/a.keras") == "runs/a.keras"
-    monkeypatch.setenv("TF_CONFIG", tf_config([1, 2], 1))
+    monkeypatch.setenv("TF_CONFIG", second)
     assert not is_chief() and worker_path("runs/a.keras") == os.path.join("runs", ".worker-1-a.keras")
     # A cluster with a "chief" task: it writes, worker 0 does not (as MultiWorkerMirroredStrategy decides).
     cluster = {"chief": ["h:1"], "worker": ["h:2"]}

@@ -19,7 +19,6 @@ benchmarks/scaling.md, with the CPU model and flags.
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -57,25 +56,15 @@ def measure_here(name, threads):
     return {"generator_updates_per_s": steps / (time.perf_counter() - start), "replicas": strategy.num_replicas_in_sync}
 
 
-def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def run_layout(name, workers, threads):
     """One measurement of case `name`: `workers` fresh processes; returns the chief's record."""
-    ports = free_ports(workers)
+    from ganzoo.distribute import local_cluster
+
     processes = []
-    for index in range(workers):
+    for config in local_cluster(workers) if workers > 1 else [None]:
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-        if workers > 1:
-            env["TF_CONFIG"] = json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
-                                           "task": {"type": "worker", "index": index}})
+        if config:
+            env["TF_CONFIG"] = config
         command = [sys.executable, os.path.abspath(__file__), "--worker", name, "--threads", str(threads or 0)]
         processes.append(subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     outputs = [p.communicate() for p in processes]
