@@ -71,3 +71,23 @@ def test_stacked_fashion_mnist_has_1000_modes_counted_by_the_classifier():
     assert abs(result["modes"] - true_modes) < 0.15 * true_modes
     batch = next(iter(data.load("stacked_fashion_mnist", batch_size=8, num_samples=64)))
     assert batch.shape == (8, 28, 28, 3) and float(batch.numpy().min()) >= -1
+
+
+def test_the_mode_benchmark_row_is_what_ganzoo_evaluate_gives(tmp_path):
+    """tools/benchmark_modes.py trains as `ganzoo train` does and scores with `ganzoo evaluate`:
+    the command recorded with a row gives the row's numbers again."""
+    import subprocess
+    import sys
+
+    tools = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools")
+    out, runs = tmp_path / "out", tmp_path / "runs"
+    subprocess.run([sys.executable, os.path.join(tools, "benchmark_modes.py"), "--out", str(out), "--workdir",
+                    str(runs), "--run-one", "vanilla_gan", "ring8", "200", "1"], check=True, capture_output=True,
+                   env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    row = json.loads((out / "modes_runs" / "vanilla_gan_ring8_g200_s1.json").read_text())
+    assert row["generator_steps"] == 200 and row["evaluate_command"] == f"ganzoo evaluate {runs / 'vanilla_gan_ring8_g200_s1'}"
+    (runs / "vanilla_gan_ring8_g200_s1" / "evaluation.json").unlink()
+    assert cli.main(row["evaluate_command"].split()[1:]) == 0
+    again = json.loads((runs / "vanilla_gan_ring8_g200_s1" / "evaluation.json").read_text())
+    assert [again[k] for k in ("modes", "high_quality_percent", "counts")] == \
+        [row[k] for k in ("modes", "high_quality_percent", "counts")]
