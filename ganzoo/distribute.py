@@ -2,9 +2,9 @@
 
 Each worker runs the same program with its own `TF_CONFIG` (the cluster's addresses and its own
 index); variables are mirrored on every worker and gradients all-reduced over gRPC. Every worker
-takes part in every collective, saves included, so each one writes its files; only the chief's
-land in the run directory, the others' in temporary folders deleted afterwards (Keras 2's
-multi-worker convention).
+must take part in every collective (each train step, and sampling: `predict` gathers across
+workers), so every worker runs the same code, callbacks included; only the chief's files land
+where they are meant to, the others' in temporary places (Keras 2's multi-worker convention).
 """
 
 import json
