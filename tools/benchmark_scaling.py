@@ -22,7 +22,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -41,19 +40,11 @@ def measure_here(name, threads):
     if threads:  # before the strategy, which starts the runtime
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
-    strategy = tf.distribute.MultiWorkerMirroredStrategy() if os.environ.get("TF_CONFIG") else None
-    from benchmark_throughput import CASES, build_ganzoo_model
+    strategy = tf.distribute.MultiWorkerMirroredStrategy() if os.environ.get("TF_CONFIG") else tf.distribute.get_strategy()
+    from benchmark_throughput import CASES, ganzoo_worker
 
-    case = CASES[name]
-    strategy = strategy or tf.distribute.get_strategy()
-    with strategy.scope():
-        gan, dataset = build_ganzoo_model(case, "float32", jit_compile=False)
-    unit = gan.get_compile_config().get("steps_per_execution", 1)
-    warmup, steps = (-(-n // unit) * unit for n in (case["warmup"], case["steps"]))
-    gan.fit(dataset, steps_per_epoch=warmup, epochs=1, verbose=0)  # traces the step
-    start = time.perf_counter()
-    gan.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
-    return {"generator_updates_per_s": steps / (time.perf_counter() - start), "replicas": strategy.num_replicas_in_sync}
+    record = ganzoo_worker(CASES[name], "float32", jit_compile=False, strategy=strategy)
+    return {"generator_updates_per_s": record["generator_updates_per_s"], "replicas": strategy.num_replicas_in_sync}
 
 
 def run_layout(name, workers, threads):

@@ -71,9 +71,13 @@ def build_ganzoo_model(case, precision, jit_compile):
     return gan, dataset.cache().repeat()
 
 
-def ganzoo_worker(case, precision, jit_compile):
-    """Trains `case` in this process; returns generator updates/s and images/s."""
-    gan, dataset = build_ganzoo_model(case, precision, jit_compile)
+def ganzoo_worker(case, precision, jit_compile, strategy=None):
+    """Trains `case` in this process (under `strategy`, default the current one); returns
+    generator updates/s and images/s."""
+    import tensorflow as tf
+
+    with (strategy or tf.distribute.get_strategy()).scope():
+        gan, dataset = build_ganzoo_model(case, precision, jit_compile)
     # fit counts a step per generator update; steps_per_execution must divide the budget.
     unit = gan.get_compile_config().get("steps_per_execution", 1)
     warmup, steps = (-(-n // unit) * unit for n in (case["warmup"], case["steps"]))
