@@ -1,5 +1,6 @@
-"""Training callbacks: a sample picture per epoch (PNG and TensorBoard), and a stop at the
-first non-finite loss."""
+"""Training callbacks: a sample picture per epoch (PNG and TensorBoard), a stop at the
+first non-finite loss, a progress bar that keeps to the main figures, and (from
+`ganzoo.diagnostics`) the training-health events."""
 
 import math
 import os
@@ -128,3 +129,20 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
                     f"Training diverged: {key} is {float(value)} at epoch {self._epoch + 1}, step {batch + 1}. "
                     "Nothing was saved after the last checkpoint. Check the data for NaN or infinite values, "
                     "or lower the learning rates (in a new --workdir: a run's config is fixed).")
+
+
+class GANProgbarLogger(keras.callbacks.ProgbarLogger):
+    """Keras's progress bar without the detail health signals (D's accuracies, the generator's
+    logit gradient), which would make the line wrap; they stay in the logs, `History` and
+    TensorBoard. `GAN.fit` uses it unless given a ProgbarLogger of your own."""
+
+    HIDDEN = ("d_acc_real", "d_acc_fake", "g_logit_grad")
+
+    def _update_progbar(self, batch, logs=None):
+        super()._update_progbar(batch, self._shown(logs))
+
+    def _finalize_progbar(self, logs):
+        super()._finalize_progbar(self._shown(logs))
+
+    def _shown(self, logs):
+        return {key: value for key, value in (logs or {}).items() if key.removeprefix("val_") not in self.HIDDEN}

@@ -8,8 +8,9 @@ import tensorflow as tf
 from keras import ops
 
 from ganzoo import distribute, losses, precision
+from ganzoo.callbacks import GANProgbarLogger
 from ganzoo.data import conform as conform_real_data
-from ganzoo.optimizers import BothOptimizers
+from ganzoo.optimizers import BothOptimizers, track_gradient_norm
 from ganzoo.registry import is_positive_int
 
 VALIDATION_STREAM, SAMPLING_STREAM = 1, 2  # noise streams beside training's (GAN._stream_seed)
@@ -21,6 +22,14 @@ _OBJECTIVE_METRICS = {
     # Wasserstein: raw critic values and the estimate E[f(x)] - E[f(G(z))] of W(P_r, P_g).
     False: ("d_loss", "g_loss", "critic_real", "critic_fake", "wasserstein_estimate"),
 }
+# Training-health signals (compile(health_signals=True), the default; read by
+# ganzoo.diagnostics.Diagnostics). Gradient norms: the global L2 norm of the summed gradient
+# of each update over the network's trainable variables (D's: the mean over its k updates).
+GRADIENT_NORM_METRICS = ("d_grad_norm", "g_grad_norm")
+# Logit objectives only: D's accuracy on real (logit > 0) and generated (logit < 0) data in its
+# last update of the step, and |dL_G/dl|, the generator loss's gradient w.r.t. D's logit on the
+# fakes (mean over them): what vanishes when D wins under minimax (see losses.GENERATOR_LOGIT_GRADIENT).
+LOGIT_HEALTH_METRICS = ("d_acc_real", "d_acc_fake", "g_logit_grad")
 
 
 @keras.saving.register_keras_serializable(package="ganzoo")
@@ -132,6 +141,8 @@ class GAN(keras.Model):
         names = _OBJECTIVE_METRICS[self._outputs_are_logits]
         if self.gradient_penalty_weight:
             names += ("gradient_penalty",)
+        names += GRADIENT_NORM_METRICS + (LOGIT_HEALTH_METRICS if self._outputs_are_logits else ())
+        self._health_signals = True
         self._trackers = {name: keras.metrics.Mean(name=name) for name in names}
         self.d_optimizer = None
         self.g_optimizer = None
@@ -193,10 +204,21 @@ class GAN(keras.Model):
     def metrics(self):
         return list(self._trackers.values())
 
+    def _reported_metrics(self):
+        """The trackers a step reports: all, or without the health signals when they are off."""
+        health = GRADIENT_NORM_METRICS + LOGIT_HEALTH_METRICS
+        return {name: tracker for name, tracker in self._trackers.items()
+                if self._health_signals or name not in health}
+
     # ----------------------------------------------------------------------------- compile
     def compile(self, d_optimizer=None, g_optimizer=None, jit_compile="auto", run_eagerly=False,
-                steps_per_execution=1):
+                steps_per_execution=1, health_signals=True):
         """Configures the two optimisers; None means the model's paper defaults.
+
+        `health_signals` (on by default) makes each step also report the gradient norms and,
+        for logit objectives, D's accuracies and the generator's logit gradient (see
+        GRADIENT_NORM_METRICS, LOGIT_HEALTH_METRICS): no extra forward or backward pass, one
+        read of each update's gradients. False reports the losses and scores alone.
 
         Both are built here, inside the model's distribution strategy scope, so that no
         optimiser variable is created lazily inside a replica context. Under `mixed_float16`
@@ -218,11 +240,17 @@ class GAN(keras.Model):
         with self.distribute_strategy.scope():
             self.d_optimizer.build(self.discriminator.trainable_variables)
             self.g_optimizer.build(self.generator.trainable_variables)
+        self._health_signals = bool(health_signals)
+        # Where the norms come from: the optimisers' own all-reduced gradients, or (a Keras
+        # without that hook) the gradients this replica computed, exact on one device only.
+        self._norms_from_optimizers = self._health_signals and all(
+            track_gradient_norm(optimizer, self._trackers[name])
+            for optimizer, name in ((d_optimizer, "d_grad_norm"), (g_optimizer, "g_grad_norm")))
         self._gan_compile_config = {
             "d_optimizer": keras.optimizers.serialize(d_optimizer),
             "g_optimizer": keras.optimizers.serialize(g_optimizer),
             "jit_compile": jit_compile, "run_eagerly": run_eagerly,
-            "steps_per_execution": steps_per_execution,
+            "steps_per_execution": steps_per_execution, "health_signals": self._health_signals,
         }
 
     def get_compile_config(self):
@@ -348,6 +376,9 @@ class GAN(keras.Model):
             batch_size = None
         if isinstance(x, tf.data.Dataset):
             shuffle = False  # a dataset shuffles itself; Keras warns when asked again
+        callbacks = list(callbacks or [])
+        if verbose != 0 and not any(isinstance(c, keras.callbacks.ProgbarLogger) for c in callbacks):
+            callbacks.append(GANProgbarLogger())
         return super().fit(x, None, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
                            validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
                            **kwargs)
@@ -405,18 +436,28 @@ class GAN(keras.Model):
             # apply_gradients divides the gradients by it again and skips non-finite ones.
             loss = self.d_optimizer.scale_loss(self._scale(per_example))
         variables = self.discriminator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        self._apply(self.d_optimizer, tape.gradient(loss, variables), variables, "d_grad_norm")
         if self.clip_value is not None:
             losses.clip_weights(variables, self.clip_value)
         return per_example, real_scores, fake_scores, penalty
 
     def _generator_update(self, real, latent):
+        """One generator step; returns its per-example loss and the scores it was computed
+        from (for the unrolled GAN, the look-ahead discriminator's)."""
         with tf.GradientTape() as tape:
-            per_example, _ = self.generator_objective(real, latent)
+            per_example, fake_scores = self.generator_objective(real, latent)
             loss = self.g_optimizer.scale_loss(self._scale(per_example))
         variables = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        return per_example
+        self._apply(self.g_optimizer, tape.gradient(loss, variables), variables, "g_grad_norm")
+        return per_example, fake_scores
+
+    def _apply(self, optimizer, gradients, variables, norm_metric):
+        optimizer.apply_gradients(zip(gradients, variables))
+        if self._health_signals and not self._norms_from_optimizers:
+            # This replica's own gradient, loss scale divided out: the update's on one device.
+            scale = getattr(optimizer, "dynamic_scale", None)
+            norm = tf.linalg.global_norm([g for g in gradients if g is not None])
+            self._trackers[norm_metric].update_state(norm if scale is None else norm / ops.cast(scale, norm.dtype))
 
     def train_step(self, data):
         real_batches = self._real_minibatches(data)
@@ -427,9 +468,9 @@ class GAN(keras.Model):
             latents, alphas = self._draw_step_noise(ops.shape(real_batches[0])[0])
             for step, real in enumerate(real_batches):
                 d_out = self._discriminator_update(real, latents[step], alphas[step])
-            g_per_example = self._generator_update(real_batches[-1], latents[-1])
+            g_per_example, g_fake_scores = self._generator_update(real_batches[-1], latents[-1])
             self._update_ema()
-            return self._update_metrics(*d_out, g_per_example)
+            return self._update_metrics(*d_out, g_per_example, g_fake_scores)
 
     def test_step(self, data):
         # One minibatch per step, plain ([batch, ...], as evaluate() and validation_data give
@@ -446,11 +487,17 @@ class GAN(keras.Model):
         g_per_example, _ = self.generator_objective(real, latents[-1], training=False)
         return self._update_metrics(*d_out, g_per_example)
 
-    def _update_metrics(self, d_per_example, real_scores, fake_scores, penalty, g_per_example):
+    def _update_metrics(self, d_per_example, real_scores, fake_scores, penalty, g_per_example, g_fake_scores=None):
+        """Updates the trackers with a step's values; `g_fake_scores` (the generator update's
+        scores) only in training: evaluation computes no gradients, so it reports no norms."""
         values = {"d_loss": ops.mean(d_per_example), "g_loss": ops.mean(g_per_example)}
         if self._outputs_are_logits:
             values["d_real"] = ops.mean(ops.sigmoid(real_scores))
             values["d_fake"] = ops.mean(ops.sigmoid(fake_scores))
+            if self._health_signals and g_fake_scores is not None:
+                values["d_acc_real"] = ops.mean(ops.cast(real_scores > 0, "float32"))
+                values["d_acc_fake"] = ops.mean(ops.cast(fake_scores < 0, "float32"))
+                values["g_logit_grad"] = ops.mean(ops.abs(losses.GENERATOR_LOGIT_GRADIENT[self.objective](g_fake_scores)))
         else:
             values["critic_real"] = ops.mean(real_scores)
             values["critic_fake"] = ops.mean(fake_scores)
@@ -459,7 +506,10 @@ class GAN(keras.Model):
             values["gradient_penalty"] = ops.mean(penalty)
         for name, value in values.items():
             self._trackers[name].update_state(value)
-        return self._logs_for_keras({name: tracker.result() for name, tracker in self._trackers.items()})
+        reported = self._reported_metrics()
+        if g_fake_scores is None:  # evaluation: no gradients, so no norms or logit gradient
+            reported = {name: tracker for name, tracker in reported.items() if name in values}
+        return self._logs_for_keras({name: tracker.result() for name, tracker in reported.items()})
 
     def _logs_for_keras(self, logs):
         """The step's logs in the form Keras reduces across replicas. Across workers (collective

@@ -102,3 +102,13 @@ def get_objective(name):
         )
     return OBJECTIVES[name]
 
+
+
+# The generator loss's gradient w.r.t. D's logit l on a generated example, per example: the
+# factor through which every generator gradient flows. Minimax: d/dl log(1 - σ(l)) = -σ(l) =
+# -D(G(z)), which vanishes as D rejects the fakes (Goodfellow et al. 2014, Sec. 3); non-saturating:
+# d/dl -log σ(l) = -(1 - σ(l)), largest exactly then. |·| is ½ for both at the balance D = ½.
+GENERATOR_LOGIT_GRADIENT = {
+    "minimax": lambda logits: -ops.sigmoid(_per_example(logits)),
+    "non_saturating": lambda logits: -ops.sigmoid(-_per_example(logits)),  # = σ(l) - 1, exact near 0 too
+}

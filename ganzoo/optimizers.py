@@ -9,6 +9,9 @@ log `learning_rate_<name>` for each. To act on one, wrap the callback:
 """
 
 import keras
+import tensorflow as tf
+
+from ganzoo import precision
 
 
 class BothOptimizers:
@@ -75,3 +78,32 @@ def on_optimizer(callback, which):
     """`callback` (e.g. a `keras.callbacks.LearningRateScheduler`) acting on the GAN's
     "discriminator" or "generator" optimiser only."""
     return _OnOptimizer(callback, which)
+
+
+def track_gradient_norm(optimizer, tracker):
+    """Makes `optimizer` add the global L2 norm of each gradient it applies to `tracker` (a
+    `keras.metrics.Mean`); returns False if this Keras has no place to hook it.
+
+    The norm is taken where Keras's TensorFlow optimizer has just summed the replicas'
+    gradients (`_all_reduce_sum_gradients`), so it is the norm of the update's gradient under
+    `tf.distribute` too (a norm of each replica's own gradient, averaged, would not be), with no
+    extra communication. By then a LossScaleOptimizer has divided the loss scale out again, and
+    a step it skips (non-finite gradients) is not counted. Gradient clipping (`clipnorm`) has
+    run before, so the norm is that of the clipped gradient. Hooking twice swaps the tracker.
+    """
+    inner = precision.inner_optimizer(optimizer)
+    reduce = getattr(inner, "_all_reduce_sum_gradients", None)
+    if reduce is None:
+        return False
+    inner._ganzoo_norm_tracker = tracker
+    if not getattr(inner, "_ganzoo_norm_hooked", False):
+        def all_reduce_and_measure(grads_and_vars):
+            reduced = reduce(grads_and_vars)
+            grads = [g for g, _ in reduced if g is not None]
+            norm = tf.linalg.global_norm(grads) if grads else 0.0
+            inner._ganzoo_norm_tracker.update_state(norm)
+            return reduced
+
+        inner._all_reduce_sum_gradients = all_reduce_and_measure
+        inner._ganzoo_norm_hooked = True
+    return True

@@ -53,17 +53,22 @@ def test_metric_names_fit_and_evaluate():
     gan = ganzoo.get("vanilla_gan", data_shape=(2,), **small_options("vanilla_gan", (2,)))
     gan.compile()
     logs = gan.fit(real_batches((2,), 8, 2), verbose=0).history
-    assert sorted(logs) == ["d_fake", "d_loss", "d_real", "g_loss"]
+    scores = ["d_fake", "d_loss", "d_real", "g_loss"]
+    assert sorted(logs) == sorted(scores + ["d_acc_fake", "d_acc_real", "d_grad_norm", "g_grad_norm", "g_logit_grad"])
+    # Evaluation computes no gradients, so it reports the scores alone; so does training without health signals.
     results = gan.evaluate(real_batches((2,), 8, 2, seed=5), verbose=0, return_dict=True)
-    assert sorted(results) == sorted(logs)
+    assert sorted(results) == scores
+    gan.compile(health_signals=False)
+    assert sorted(gan.fit(real_batches((2,), 8, 2), verbose=0).history) == scores
     assert 0 < results["d_real"] < 1 and 0 < results["d_fake"] < 1
     critic = ganzoo.get("wgan_gp", data_shape=(2,), **small_options("wgan_gp", (2,)))
     critic.compile()
     logs = critic.fit(real_batches((2,), 8, 5), verbose=0).history
-    assert sorted(logs) == ["critic_fake", "critic_real", "d_loss", "g_loss", "gradient_penalty", "wasserstein_estimate"]
+    scores = ["critic_fake", "critic_real", "d_loss", "g_loss", "gradient_penalty", "wasserstein_estimate"]
+    assert sorted(logs) == sorted(scores + ["d_grad_norm", "g_grad_norm"])  # critics: no accuracies
     np.testing.assert_allclose(logs["wasserstein_estimate"][-1], logs["critic_real"][-1] - logs["critic_fake"][-1], atol=1e-5)
     # evaluate() and validation_data take plain minibatches even when k > 1.
-    assert sorted(critic.evaluate(real_batches((2,), 8, 2), verbose=0, return_dict=True)) == sorted(logs)
+    assert sorted(critic.evaluate(real_batches((2,), 8, 2), verbose=0, return_dict=True)) == scores
     history = critic.fit(real_batches((2,), 8, 5), validation_data=real_batches((2,), 8, 2), verbose=0).history
     assert "val_gradient_penalty" in history
 
@@ -142,6 +147,9 @@ DISTRIBUTED_CHECK = textwrap.dedent("""
     for a, b in zip(one.get_weights(), two.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(logs_one["d_loss"], logs_two["d_loss"], rtol=1e-4)
+    # The norms are of the summed (all-reduced) gradient, the one update's, not of a replica's share.
+    for key in ("d_grad_norm", "g_grad_norm"):
+        np.testing.assert_allclose(logs_one[key], logs_two[key], rtol=1e-4)
     print("DISTRIBUTED OK")
 """)
 

@@ -80,3 +80,16 @@ def test_clip_weights():
 def test_unknown_objective_lists_valid_ones():
     with pytest.raises(ValueError, match="minimax, non_saturating, wasserstein"):
         losses.get_objective("hinge_loss_typo")
+
+
+def test_generator_logit_gradient_is_the_losses_gradient():
+    logits = tf.constant([-30.0, -3.0, 0.0, 2.5, 20.0])
+    for name, (_, generator_loss, _) in ((n, losses.OBJECTIVES[n]) for n in ("minimax", "non_saturating")):
+        with tf.GradientTape() as tape:
+            tape.watch(logits)
+            per_example = generator_loss(logits)
+        np.testing.assert_allclose(losses.GENERATOR_LOGIT_GRADIENT[name](logits), tape.gradient(per_example, logits),
+                                   rtol=1e-6, atol=1e-30)
+    # At the balance D = 1/2 both are 1/2 in size; minimax's vanishes as D rejects a fake.
+    np.testing.assert_allclose(losses.GENERATOR_LOGIT_GRADIENT["minimax"](tf.constant([0.0])), [-0.5])
+    assert abs(float(losses.GENERATOR_LOGIT_GRADIENT["minimax"](tf.constant([-30.0]))[0])) < 1e-12
