@@ -6,6 +6,7 @@
                   [--max-batch-size ROWS]
     ganzoo evaluate RUN_DIR_OR_KERAS_FILE [--data NAME] [--metrics frechet_distance,kid,...] [--num-samples N]
     ganzoo evaluate --samples SAMPLES.npy --data NAME --out FILE.json
+    ganzoo diagnose RUN_DIR [--out FILE.png]
     ganzoo presets list | show NAME | download NAME
     ganzoo list
 """
@@ -160,6 +161,15 @@ def presets(args):
     print(json.dumps(metadata, indent=2))
 
 
+def diagnose(args):
+    from ganzoo import diagnosis
+
+    text = diagnosis.diagnose(args.run_dir, args.out)
+    print(text, end="")
+    print(f"ganzoo: wrote {args.out or os.path.join(args.run_dir, diagnosis.PICTURE)} and "
+          f"{os.path.join(args.run_dir, diagnosis.SUMMARY)}")
+
+
 def list_all(args):
     import ganzoo
     from ganzoo import config
@@ -221,6 +231,11 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="JSON file (default RUN_DIR/evaluation.json)")
     p.set_defaults(run=evaluate)
+
+    p = commands.add_parser("diagnose", help="a run's training health: events, signals and diversity in one PNG")
+    p.add_argument("run_dir", help="run directory (holding diagnostics.json)")
+    p.add_argument("--out", help="PNG file (default RUN_DIR/diagnosis.png)")
+    p.set_defaults(run=diagnose)
 
     p = commands.add_parser("presets", help="list, show or download pretrained presets")
     p.add_argument("action", choices=("list", "show", "download"))

@@ -20,6 +20,7 @@ import os
 import sys
 
 from ganzoo import data, precision, registry
+from ganzoo.diagnostics import THRESHOLDS
 
 TRAIN_DEFAULTS = {
     "epochs": 1,
@@ -29,6 +30,7 @@ TRAIN_DEFAULTS = {
     "sample_seed": 0,
     "verbose": "auto",         # Keras's progress bar: "auto", 0, 1 or 2
     "precision": "float32",    # float32, mixed_bfloat16, mixed_float16, or auto (ganzoo.precision)
+    "diagnostics": True,       # health events (ganzoo.diagnostics): true, false, or {threshold: value, ...}
 }
 COMPILE_KEYS = ("d_optimizer", "g_optimizer", "steps_per_execution", "jit_compile")
 DATA_KEYS = tuple(inspect.signature(data.load).parameters)
@@ -127,6 +129,8 @@ VALUE_RULES = [
     ("train", "num_sample_images", _COUNT),
     ("train", "sample_seed", _INTEGER),
     ("train", "verbose", (lambda v: v in ("auto", 0, 1, 2) and not isinstance(v, bool), '"auto", 0, 1 or 2')),
+    ("train", "diagnostics", (lambda v: isinstance(v, bool) or (isinstance(v, dict) and set(v) <= set(THRESHOLDS)),
+                              f"true, false, or a dict overriding some of {', '.join(THRESHOLDS)}")),
 ]
 
 

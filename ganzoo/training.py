@@ -14,18 +14,20 @@ import tempfile
 import time
 
 import keras
+import numpy as np
 import tensorflow as tf
 
-from ganzoo import data, distribute, registry
+from ganzoo import data, distribute, evaluation, features, registry
 from ganzoo.callbacks import SampleGrid, StopOnNonFiniteLoss
 from ganzoo.config import TRAIN_DEFAULTS
-from ganzoo.run_directory import CONFIG_FILE, MODEL_FILE, RunDirectory, load_model, write_json
+from ganzoo.diagnostics import Diagnostics
+from ganzoo.run_directory import CONFIG_FILE, MODEL_FILE, RunDirectory, TrainingDivergedError, load_model, write_json
 
 
 def _comparable(config):
     """The parts of a config that must match to resume a run (epochs may grow)."""
     train = {**TRAIN_DEFAULTS, **config["train"]}  # a run written before a key existed has its default
-    return {**config, "train": {k: v for k, v in train.items() if k not in ("epochs", "verbose")}}
+    return {**config, "train": {k: v for k, v in train.items() if k not in ("epochs", "verbose", "diagnostics")}}
 
 
 def build_model(config, data_shape):
@@ -109,7 +111,9 @@ def _train(config, workdir, strategy, run, writes):
     name = config["data"]["name"]
     logs = writes.file("logs")
     checkpoints = RunCheckpoints(writes, train_config["checkpoint_every"], seconds_before)
+    diagnostics = make_diagnostics(config, writes.path, logs) if train_config.get("diagnostics", True) else None
     callbacks = [  # the checkpoint last: once it marks an epoch done, the epoch's picture exists
+        *([diagnostics] if diagnostics else []),  # first: its divergence record lands before the stop
         StopOnNonFiniteLoss(),
         keras.callbacks.TensorBoard(logs),
         SampleGrid(writes.file("samples"), train_config["num_sample_images"],
@@ -129,12 +133,38 @@ def _train(config, workdir, strategy, run, writes):
         raise distribute.WorkerLostError(
             f"a worker stopped ({cause[0]}); start every worker again with the same "
             f"command: they resume from the last checkpoint in {run.backup}") from error
+    except TrainingDivergedError as error:
+        if diagnostics:
+            diagnostics.record_divergence(str(error))
+        raise
     epochs = max(epochs, epochs_done)  # a checkpoint past a lowered train.epochs keeps its count
     # Wall time of the fit calls that made model.keras (replayed epochs count, lost ones not).
-    writes.write_final(gan, epochs, checkpoints.wall_seconds())
+    try:
+        writes.write_final(gan, epochs, checkpoints.wall_seconds())
+    except TrainingDivergedError as error:
+        if diagnostics:
+            diagnostics.record_divergence(str(error))
+        raise
     if chief:
         print(f"{workdir}: wrote {MODEL_FILE} ({epochs} epoch(s)) and samples in {os.path.join(workdir, 'samples')}")
     return gan
+
+
+DIAGNOSTICS_REAL_IMAGES = 10_000  # training images the image diversity check's bins are fitted on
+
+
+def make_diagnostics(config, directory, log_dir):
+    """The run's `Diagnostics`: mode checks on a mixture; on images, the NDB test against
+    training images, plus the shipped classifier's labels on Fashion-MNIST."""
+    thresholds = config["train"]["diagnostics"] if isinstance(config["train"]["diagnostics"], dict) else None
+    name = config["data"]["name"]
+    if name in data.MIXTURES:
+        return Diagnostics(directory, log_dir, mixture=data.MIXTURES[name], thresholds=thresholds)
+    real = np.concatenate([batch for batch in evaluation.real_batches(
+        config["data"], DIAGNOSTICS_REAL_IMAGES, split="train").as_numpy_iterator()])
+    classifier = features.FashionMNISTClassifier() if name == "fashion_mnist" else None
+    return Diagnostics(directory, log_dir, real_samples=real, classifier=classifier,
+                       class_names=features.FASHION_MNIST_CLASSES, thresholds=thresholds)
 
 
 class RunCheckpoints(keras.callbacks.Callback):
