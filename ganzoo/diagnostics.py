@@ -8,7 +8,7 @@ updates, checks the samples' diversity once per epoch, and turns both into event
 | event | raised when (defaults in `THRESHOLDS`) |
 |---|---|
 | `vanishing_gradient` | D rejects the fakes (accuracy on them >= 0.99) and the generator's gradient has vanished: its logit gradient <= 0.01 (50x below the balance's 1/2) or its norm <= 0.1x its early value; in 8 of the last 10 windows (logit objectives only) |
-| `discriminator_too_weak` | D's balanced accuracy <= 0.55 while the last diversity check found the samples far from the data, in 40 of the last 50 windows |
+| `discriminator_too_weak` | D's balanced accuracy <= 0.55 while the last diversity check found the samples far from the data (mixtures: < 10% near a mode; images: NDB finds half the bins different), in 40 of the last 50 windows |
 | `mode_collapse` | two diversity checks in a row find modes lost (mixtures: a mode with < 10% of its share of the high-quality samples; images: a class of the shipped classifier at < 20% of its real share, label KL > 0.1, or the NDB test's lost bins holding >= 25% of the real data) |
 | `divergence` | a non-finite loss (or weights, reported by the run's writer): the run stops |
 
@@ -43,7 +43,7 @@ THRESHOLDS = {
     "vanishing_norm_fraction": 0.1,   # ... or ‖∇G‖ at or below this fraction of its early value
     "vanishing_windows": [8, 2, 10],  # starts when 8 of the last 10 windows hold, ends when at most 2 do
     "weak_balanced_accuracy": 0.55,   # D's (acc_real + acc_fake) / 2 at or below this ...
-    "far_high_quality_percent": 50,   # ... while a mixture's samples are under 50% high quality
+    "far_high_quality_percent": 10,   # ... while under 10% of a mixture's samples lie near a mode
     "far_ndb_ratio": 0.5,             # ... or an image GAN's NDB test finds half the bins different
     "weak_windows": [40, 10, 50],
     "collapse_checks": [2, 0, 2],     # mode collapse: starts after 2 collapsed checks in a row, ends after 2 clean
@@ -319,17 +319,19 @@ class Diagnostics(keras.callbacks.Callback):
         self._window_start, self._window_means = 0, {}
 
     def on_train_batch_end(self, batch, logs=None):
-        logs = logs or {}
-        step = self._epoch_start + batch + 1
-        for key in ("d_loss", "g_loss"):
-            if key in logs and not math.isfinite(float(logs[key])):
-                self.record_divergence(f"{key} is {float(logs[key])}", step, {key: float(logs[key])})
-                return
+        # Only at a window's end: reading the logs waits for the step, so reading them every step
+        # would stall training. (StopOnNonFiniteLoss, in ganzoo train, stops at the very step.)
         steps = batch + 1 - self._window_start
         if steps < self.thresholds["window"]:
             return
+        step = self._epoch_start + batch + 1
         # The logs are running means since the epoch began; a window's mean is their difference.
-        means = {key: float(value) for key, value in logs.items()}
+        means = {key: float(value) for key, value in (logs or {}).items()}
+        for key in ("d_loss", "g_loss"):  # a non-finite step makes the epoch's running mean non-finite
+            if key in means and not math.isfinite(means[key]):
+                self.record_divergence(f"{key} is {means[key]} in the window ending at step {step:,}", step,
+                                       {key: means[key]})
+                return
         window = {key: (means[key] * (batch + 1) - self._window_means.get(key, 0.0) * self._window_start) / steps
                   for key in means}
         self._window_start, self._window_means = batch + 1, means

@@ -46,7 +46,7 @@ CASES = {
 PRECISIONS = {"fp32": "float32", "bf16": "mixed_bfloat16"}
 
 
-def build_ganzoo_model(case, precision, jit_compile):
+def build_ganzoo_model(case, precision, jit_compile, health_signals=True):
     """The model and fixed real data of `case`, built and compiled as its config says."""
     import numpy as np
     import tensorflow as tf
@@ -67,26 +67,27 @@ def build_ganzoo_model(case, precision, jit_compile):
     compile_options = dict(experiment["compile"])
     if jit_compile:
         compile_options["jit_compile"] = True
-    gan.compile(**compile_options)
+    gan.compile(**compile_options, health_signals=health_signals)
     return gan, dataset.cache().repeat()
 
 
-def ganzoo_worker(case, precision, jit_compile, strategy=None):
-    """Trains `case` in this process (under `strategy`, default the current one); returns
-    generator updates/s and images/s."""
+def ganzoo_worker(case, precision, jit_compile, strategy=None, health_signals=True, callbacks=()):
+    """Trains `case` in this process (under `strategy`, default the current one; with the
+    health signals on or off, and `callbacks` in the timed fit); returns generator updates/s,
+    images/s and the process's CPU seconds per generator update."""
     import tensorflow as tf
 
     with (strategy or tf.distribute.get_strategy()).scope():
-        gan, dataset = build_ganzoo_model(case, precision, jit_compile)
+        gan, dataset = build_ganzoo_model(case, precision, jit_compile, health_signals)
     # fit counts a step per generator update; steps_per_execution must divide the budget.
     unit = gan.get_compile_config().get("steps_per_execution", 1)
     warmup, steps = (-(-n // unit) * unit for n in (case["warmup"], case["steps"]))
-    gan.fit(dataset, steps_per_epoch=warmup, epochs=1, verbose=0)  # traces the step
-    start = time.perf_counter()
-    gan.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
-    seconds = time.perf_counter() - start
+    gan.fit(dataset, steps_per_epoch=warmup, epochs=1, verbose=0, callbacks=list(callbacks))  # traces the step
+    start, cpu_start = time.perf_counter(), time.process_time()
+    gan.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=list(callbacks))
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     return {"generator_updates_per_s": steps / seconds, "images_per_s": case["batch"] * steps / seconds,
-            "steps_per_execution": unit}
+            "cpu_seconds_per_update": cpu_seconds / steps, "steps_per_execution": unit}
 
 
 def run_worker(framework, name, precision, jit_compile=False):
