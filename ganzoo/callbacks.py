@@ -146,3 +146,8 @@ class GANProgbarLogger(keras.callbacks.ProgbarLogger):
 
     def _shown(self, logs):
         return {key: value for key, value in (logs or {}).items() if key.removeprefix("val_") not in self.HIDDEN}
+
+
+# The training-health callback lives in its own module (ganzoo.diagnostics); it is a callback
+# like the ones above, so it is importable from here too.
+from ganzoo.diagnostics import Diagnostics  # noqa: E402,F401

@@ -20,7 +20,7 @@ import os
 import sys
 
 from ganzoo import data, precision, registry
-from ganzoo.diagnostics import THRESHOLDS
+from ganzoo.diagnostics import THRESHOLDS, check_thresholds
 
 TRAIN_DEFAULTS = {
     "epochs": 1,
@@ -116,6 +116,18 @@ def validate(config):
     return config
 
 
+def _diagnostics_setting(value):
+    if isinstance(value, bool):
+        return True
+    if not isinstance(value, dict):
+        return False
+    try:
+        check_thresholds(value)
+    except ValueError as error:  # names the threshold and what it must be
+        raise ValueError(f"train.diagnostics: {error}") from None
+    return True
+
+
 _COUNT = (registry.is_positive_int, "a positive integer")
 _INTEGER = (registry.is_integer, "an integer")
 # (section, key, (rule, what it must be)); None means the key's default ("one pass", "none").
@@ -129,8 +141,7 @@ VALUE_RULES = [
     ("train", "num_sample_images", _COUNT),
     ("train", "sample_seed", _INTEGER),
     ("train", "verbose", (lambda v: v in ("auto", 0, 1, 2) and not isinstance(v, bool), '"auto", 0, 1 or 2')),
-    ("train", "diagnostics", (lambda v: isinstance(v, bool) or (isinstance(v, dict) and set(v) <= set(THRESHOLDS)),
-                              f"true, false, or a dict overriding some of {', '.join(THRESHOLDS)}")),
+    ("train", "diagnostics", (_diagnostics_setting, f"true, false, or a dict overriding some of {', '.join(THRESHOLDS)}")),
 ]
 
 

@@ -59,7 +59,7 @@ def _positive_range(*arrays):
 
 def draw(records, sample_picture=None):
     """The report picture (uint8 [H, W, 3]) of a run's records."""
-    header = next((r for r in records if r["kind"] == "header"), {})
+    header = next((r for r in reversed(records) if r["kind"] == "header"), {})  # the latest session's
     thresholds = {**diagnostics.THRESHOLDS, **header.get("thresholds", {})}
     steps = [r["step"] for r in records if "step" in r]
     x_range = (0, max(steps) if steps else 1)
@@ -95,12 +95,15 @@ def draw(records, sample_picture=None):
     # 4. Diversity: fractions in [0, 1].
     panels[3].set_ranges(x_range, (0, 1))
 
-    for name, start, end, _ in spans:  # under the lines
+    for name, start, end, _ in spans:  # under the lines: a light shade, and a solid lane per event kind
+        lane = list(EVENT_COLORS).index(name)
         for panel in panels:
             if start == end:
                 panel.vline(start, EVENT_COLORS[name])
             else:
-                panel.band(start, end if end is not None else x_range[1], EVENT_COLORS[name], alpha=0.18)
+                end_step = end if end is not None else x_range[1]
+                panel.band(start, end_step, EVENT_COLORS[name], alpha=0.12)
+                panel.band(start, end_step, EVENT_COLORS[name], alpha=1.0, rows=(1 + 6 * lane, 4 + 6 * lane))
 
     panels[0].frame("GRADIENT NORMS")
     if baseline:
@@ -141,13 +144,15 @@ def draw(records, sample_picture=None):
         panels[3].points(xs, ys, color)
     panels[3].legend([(label, color) for label, color, _ in series])
 
-    for name, start, _, _ in spans:  # event names over everything
+    for name, start, _, _ in spans:  # event names, in their lanes of the first panel
         left, top, _, _ = panels[0].area
         column = panels[0].to_pixels([start], [1.0])[0][0]
+        lane = list(EVENT_COLORS).index(name)
         if np.isfinite(column):
-            canvas.text(int(column) + 3, top + 2, name.upper().replace("_", " "), EVENT_COLORS[name])
+            canvas.text(int(column) + 3, top + 7 + 9 * lane, name.upper().replace("_", " "), EVENT_COLORS[name])
     if sample_picture is not None:
-        picture = sample_picture[:SIDE - 10, :SIDE - 10]
+        stride = -(-max(sample_picture.shape[:2]) // (SIDE - 10))  # shrink by an integer factor to fit
+        picture = sample_picture[::stride, ::stride]
         canvas.paste(WIDTH + 5, TITLE_HEIGHT + 12, picture)
         canvas.text(WIDTH + 5, TITLE_HEIGHT, "LAST SAMPLES")
     return canvas.pixels
@@ -156,7 +161,7 @@ def draw(records, sample_picture=None):
 def summary(records, run_dir=None):
     """A text summary: the run, each event with its span and remedies, the final diversity, the
     last window's signals and a verdict."""
-    header = next((r for r in records if r["kind"] == "header"), {})
+    header = next((r for r in reversed(records) if r["kind"] == "header"), {})
     signals = [r for r in records if r["kind"] == "signals"]
     checks = [r for r in records if r["kind"] == "diversity"]
     last_step = max((r["step"] for r in records if "step" in r), default=0)
@@ -201,7 +206,7 @@ def diagnose(run_dir, out=None):
     if not os.path.exists(path):
         raise FileNotFoundError(
             f"{run_dir} has no {diagnostics.FILE}: it was trained without diagnostics (train.diagnostics=false, "
-            "or before ganzoo had them). Train with `ganzoo train` or add ganzoo.callbacks.Diagnostics to fit.")
+            "or before ganzoo had them). Train with `ganzoo train` or add ganzoo.callbacks.Diagnostics to fit's callbacks.")
     records = diagnostics.read(path)
     pictures = sorted(glob.glob(os.path.join(run_dir, "samples", "epoch_*.png")))
     sample_picture = tf.io.decode_png(tf.io.read_file(pictures[-1]), channels=3).numpy() if pictures else None

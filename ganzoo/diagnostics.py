@@ -8,9 +8,9 @@ updates, checks the samples' diversity once per epoch, and turns both into event
 | event | raised when (defaults in `THRESHOLDS`) |
 |---|---|
 | `vanishing_gradient` | D rejects the fakes (accuracy on them >= 0.99) and the generator's gradient has vanished: its logit gradient <= 0.01 (50x below the balance's 1/2) or its norm <= 0.1x its early value; in 8 of the last 10 windows (logit objectives only) |
-| `discriminator_too_weak` | D's balanced accuracy <= 0.55 while the last diversity check found the samples far from the data (mixtures: < 10% near a mode; images: NDB finds half the bins different), in 40 of the last 50 windows |
+| `discriminator_too_weak` | (logit objectives only) D's balanced accuracy <= 0.55 while the last diversity check found the samples far from the data (mixtures: < 10% near a mode; images: NDB finds half the bins different), in 40 of the last 50 windows |
 | `mode_collapse` | two diversity checks in a row find modes lost (mixtures: a mode with < 10% of its share of the high-quality samples; images: a class of the shipped classifier at < 20% of its real share, label KL > 0.1, or the NDB test's lost bins holding >= 25% of the real data) |
-| `divergence` | a non-finite loss (or weights, reported by the run's writer): the run stops |
+| `divergence` | a non-finite loss in a window (or weights, reported by `ganzoo train`'s writer): `fit` stops |
 
 An event is printed once when it starts and once when it ends, and written with the step, its
 evidence and the remedies ganzoo offers to `diagnostics.json` in the run directory: JSON Lines,
@@ -27,7 +27,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ganzoo import diversity, metrics
+from ganzoo import distribute, diversity, metrics
 from ganzoo.run_directory import write_atomically
 
 FILE = "diagnostics.json"
@@ -186,13 +186,57 @@ class ImageDiversity:
 
 
 # ----------------------------------------------------------------------------- callback
+_WINDOW_KEYS = ("vanishing_windows", "weak_windows", "collapse_checks")
+
+
+def check_thresholds(overrides):
+    """Raises ValueError naming a threshold that is unknown or of the wrong kind."""
+    unknown = set(overrides) - set(THRESHOLDS)
+    if unknown:
+        raise ValueError(f"Unknown diagnostics threshold(s) {sorted(unknown)}; valid: {', '.join(THRESHOLDS)}.")
+    for key, value in overrides.items():
+        if key in _WINDOW_KEYS:
+            if not (isinstance(value, (list, tuple)) and len(value) == 3 and all(
+                    isinstance(v, int) and not isinstance(v, bool) for v in value)):
+                raise ValueError(f"Diagnostics threshold {key} is [start, end, of] (integers: the event starts when "
+                                 f"`start` of the last `of` verdicts hold, ends when at most `end` do); got {value!r}.")
+            EventTracker(*value)
+        elif not (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0):
+            raise ValueError(f"Diagnostics threshold {key} must be a positive number; got {value!r}.")
+        elif key in ("window", "baseline_updates", "ndb_bins") and not isinstance(value, int):
+            raise ValueError(f"Diagnostics threshold {key} must be a positive integer; got {value!r}.")
+
+
+def remedies(event, model_name, objective):
+    """The remedies of `event` a model can still try: not the objective or model it already is."""
+    return [text for text in REMEDIES[event]
+            if f"objective={objective}" not in text and f"--config {model_name}_" not in text]
+
+
+def _finite_json(value):
+    """`value` with non-finite floats as strings ("nan", "inf"), so every line is strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _finite_json(v) for key, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_json(v) for v in value]
+    return value
+
+
 class Diagnostics(keras.callbacks.Callback):
     """Turns a GAN's health signals and per-epoch diversity checks into events (see the module
     docstring), written to `directory/diagnostics.json` and, with `log_dir`, TensorBoard.
 
+    A non-finite loss records a `divergence` event and stops `fit`. On a resumed run (the same
+    `directory`, a model restored from a checkpoint), the lines past the model's generator
+    updates are dropped, since Keras trains them again, and the early gradient norm, the last
+    diversity check and the open events are restored. Only the chief worker prints events.
+
     Args:
-        directory: where `diagnostics.json` goes (the run directory in `ganzoo train`; on
-            non-chief workers of your own multi-worker script, `ganzoo.distribute.worker_path`).
+        directory: where `diagnostics.json` goes (the run directory in `ganzoo train`). In a
+            multi-worker script of your own, give non-chief workers a folder of their own
+            (`ganzoo.distribute.worker_path`), and the same for `log_dir`.
         log_dir: TensorBoard log directory (scalars under `diagnostics/`), or None.
         mixture: the `ganzoo.data.Mixture` trained on, for the mode check; or
         real_samples: real images [n, H, W, C] in [-1, 1] (e.g. 10,000), for the image check.
@@ -207,9 +251,7 @@ class Diagnostics(keras.callbacks.Callback):
     def __init__(self, directory, log_dir=None, mixture=None, real_samples=None, classifier=None,
                  class_names=None, num_samples=None, seed=0, thresholds=None, verbose=1):
         super().__init__()
-        unknown = set(thresholds or {}) - set(THRESHOLDS)
-        if unknown:
-            raise ValueError(f"Unknown diagnostics threshold(s) {sorted(unknown)}; valid: {', '.join(THRESHOLDS)}.")
+        check_thresholds(thresholds or {})
         if mixture is not None and real_samples is not None:
             raise ValueError("Diagnostics checks a mixture or images: give mixture or real_samples, not both.")
         self.path = os.path.join(directory, FILE)
@@ -231,7 +273,7 @@ class Diagnostics(keras.callbacks.Callback):
     # -------------------------------------------------------------- file and printing
     def _append(self, record):
         with open(self.path, "a") as f:
-            f.write(json.dumps(record, sort_keys=True) + "\n")
+            f.write(json.dumps(_finite_json(record), sort_keys=True, allow_nan=False) + "\n")
         if self._writer is not None and record["kind"] == "event":
             with self._writer.as_default():
                 tf.summary.text("events", f"{record['event']} {record['state']}: {record.get('message', '')}",
@@ -252,56 +294,53 @@ class Diagnostics(keras.callbacks.Callback):
             record["message"] = f"{TITLES[name]} ended" + (f" after {step - started:,} updates" if started else "")
         else:
             self._opened[name] = step
-            record.update(message=f"{TITLES[name]}: {message}", evidence=evidence or {}, remedies=REMEDIES[name])
+            record.update(message=f"{TITLES[name]}: {message}", evidence=evidence or {},
+                          remedies=remedies(name, self.model.name, self.model.objective))
         self._append(record)
-        if self.verbose:
+        if self.verbose and self._chief:
             text = f"\nganzoo: [step {step:,}] {record['message']}"
             if state != "end":
                 text += ".\n  Try: " + "; ".join(record["remedies"]) + "."
             print(text, flush=True)
 
     def _resume(self, step):
-        """Keeps the lines of what the run still holds (steps up to `step`: Keras replays the
-        rest), restoring the baseline and the open events; returns whether a header was kept."""
+        """Keeps the records of what the model holds (steps up to `step`: Keras trains the rest
+        again) and restores the state they imply; returns them without their old header(s)."""
         if not os.path.exists(self.path):
-            return False
-        kept, header = [], False
-        with open(self.path) as f:
-            for line in f:
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:  # a line a kill cut short
-                    continue
-                if record.get("step", 0) > step:
-                    continue
-                kept.append(record)
-                header |= record["kind"] == "header"
-                if record["kind"] == "baseline":
-                    self._baseline, self._baseline_written = record["g_grad_norm"], True
-                elif record["kind"] == "event":
-                    if record["state"] == "start":
-                        self._opened[record["event"]] = record["step"]
-                    else:
-                        self._opened.pop(record["event"], None)
-
-        def write(temporary):
-            with open(temporary, "w") as f:
-                f.writelines(json.dumps(record, sort_keys=True) + "\n" for record in kept)
-        write_atomically(self.path, write)
+            return []
+        kept = [r for r in read(self.path) if r["kind"] != "header" and r.get("step", 0) <= step]
+        early = [r["g_grad_norm"] for r in kept
+                 if r["kind"] == "signals" and "g_grad_norm" in r and r["step"] <= self.thresholds["baseline_updates"]]
+        self._baseline = max(early) if early else None
+        for record in kept:
+            if record["kind"] == "baseline":
+                self._baseline, self._baseline_written = record["g_grad_norm"], True
+            elif record["kind"] == "diversity":
+                self._last_diversity = record
+            elif record["kind"] == "event" and record["state"] == "start":
+                self._opened[record["event"]] = record["step"]
+            elif record["kind"] == "event":
+                self._opened.pop(record["event"], None)
         for name in self._opened:
             if name in self._trackers:
                 self._trackers[name].resume_active()
-        return header
+        return kept
 
     # ------------------------------------------------------------------------- hooks
     def on_train_begin(self, logs=None):
         gan = self.model
+        self._chief = distribute.is_chief(gan.distribute_strategy)
         os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
         self._logit_objective = "d_acc_fake" in gan._trackers and gan._health_signals
-        if not self._resume(int(gan.g_optimizer.iterations.numpy())):
-            self._append({"kind": "header", "version": VERSION, "model": gan.name, "objective": gan.objective,
-                          "d_steps": gan.d_steps, "thresholds": self.thresholds,
-                          "data": self.mixture.name if self.mixture is not None else "images"})
+        kept = self._resume(int(gan.g_optimizer.iterations.numpy()))
+        header = {"kind": "header", "version": VERSION, "model": gan.name, "objective": gan.objective,
+                  "d_steps": gan.d_steps, "thresholds": self.thresholds,
+                  "data": self.mixture.name if self.mixture is not None else "images"}
+
+        def write(temporary):  # this session's header first, then what the model still holds
+            with open(temporary, "w") as f:
+                f.writelines(json.dumps(record, sort_keys=True) + "\n" for record in [header] + kept)
+        write_atomically(self.path, write)
         if self.log_dir:
             self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "diagnostics"))
         if self._diversity_checker is None:
@@ -313,28 +352,29 @@ class Diagnostics(keras.callbacks.Callback):
                 self._real_samples = None  # the bins hold what the checks need
 
     def on_epoch_begin(self, epoch, logs=None):
-        # Steps are generator updates, as checkpoints count them; reading the counter once an
-        # epoch keeps the per-batch hook free of variable reads (Keras resets the running means here).
-        self._epoch, self._epoch_start = epoch, int(self.model.g_optimizer.iterations.numpy())
-        self._window_start, self._window_means = 0, {}
+        # Keras has just reset the trackers: windows restart from zero totals.
+        self._epoch, self._window_start, self._totals = epoch, 0, {}
 
     def on_train_batch_end(self, batch, logs=None):
-        # Only at a window's end: reading the logs waits for the step, so reading them every step
-        # would stall training. (StopOnNonFiniteLoss, in ganzoo train, stops at the very step.)
         steps = batch + 1 - self._window_start
         if steps < self.thresholds["window"]:
             return
-        step = self._epoch_start + batch + 1
-        # The logs are running means since the epoch began; a window's mean is their difference.
-        means = {key: float(value) for key, value in (logs or {}).items()}
-        for key in ("d_loss", "g_loss"):  # a non-finite step makes the epoch's running mean non-finite
-            if key in means and not math.isfinite(means[key]):
-                self.record_divergence(f"{key} is {means[key]} in the window ending at step {step:,}", step,
-                                       {key: means[key]})
+        # A window's mean is the difference of the trackers' running totals over that of their
+        # counts (a count can lag the steps: loss scaling skips an update's norm).
+        totals = self.model.metric_totals()
+        step = int(self.model.g_optimizer.iterations.numpy())
+        window = {}
+        for key, (total, count) in totals.items():
+            before_total, before_count = self._totals.get(key, (0.0, 0.0))
+            if count > before_count:
+                window[key] = float((total - before_total) / (count - before_count))
+        self._window_start, self._totals = batch + 1, totals
+        for key in ("d_loss", "g_loss"):  # one non-finite step makes the window's mean non-finite
+            if key in window and not math.isfinite(window[key]):
+                self.record_divergence(f"{key} is {window[key]} in the window ending at step {step:,}", step,
+                                       {key: window[key]})
+                self.model.stop_training = True
                 return
-        window = {key: (means[key] * (batch + 1) - self._window_means.get(key, 0.0) * self._window_start) / steps
-                  for key in means}
-        self._window_start, self._window_means = batch + 1, means
         self._on_window(step, steps, window)
 
     def _on_window(self, step, steps, window):
@@ -348,28 +388,29 @@ class Diagnostics(keras.callbacks.Callback):
             elif self._baseline is not None:  # the early updates are over: record their value once
                 self._append({"kind": "baseline", "step": step, "g_grad_norm": self._baseline})
                 self._baseline_written = True
-        if not self._logit_objective:  # a critic's gradient does not saturate: no accuracy events
+        if not self._logit_objective or "d_acc_fake" not in window:  # a critic's gradient does not saturate
             return
         self._check_vanishing(step, window)
         self._check_too_weak(step, window)
 
     def _check_vanishing(self, step, window):
         t = self.thresholds
-        baseline_known = self._baseline and step > t["baseline_updates"]
+        baseline_known = self._baseline and step > t["baseline_updates"] and "g_grad_norm" in window
         norm_fraction = window["g_grad_norm"] / self._baseline if baseline_known else None
         holds = window["d_acc_fake"] >= t["vanishing_d_acc_fake"] and (
             window["g_logit_grad"] <= t["vanishing_logit_grad"]
             or (norm_fraction is not None and norm_fraction <= t["vanishing_norm_fraction"]))
         state = self._trackers["vanishing_gradient"].update(holds)
         if state == "start":
-            evidence = {key: window[key] for key in ("d_acc_real", "d_acc_fake", "d_real", "d_fake",
-                                                      "g_logit_grad", "g_grad_norm")}
+            evidence = {key: window.get(key) for key in ("d_acc_real", "d_acc_fake", "d_real", "d_fake",
+                                                          "g_logit_grad", "g_grad_norm")}
             evidence.update(g_grad_norm_early=self._baseline, g_grad_norm_fraction=norm_fraction)
             fraction = f" ({norm_fraction:.0%} of its early {self._baseline:.3g})" if norm_fraction is not None else ""
+            norm = f" and ‖∇G‖ {window['g_grad_norm']:.3g}{fraction}" if "g_grad_norm" in window else ""
             self._event("vanishing_gradient", "start", step,
                         f"D is right on {window['d_acc_fake']:.1%} of the fakes (D(G(z)) = {window['d_fake']:.2g}); "
-                        f"the generator's logit gradient is {window['g_logit_grad']:.2g} (1/2 at balance) and "
-                        f"‖∇G‖ {window['g_grad_norm']:.3g}{fraction}", evidence)
+                        f"the generator's logit gradient is {window['g_logit_grad']:.2g} (1/2 at balance){norm}",
+                        evidence)
         elif state == "end":
             self._event("vanishing_gradient", "end", step)
 

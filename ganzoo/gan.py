@@ -204,6 +204,14 @@ class GAN(keras.Model):
     def metrics(self):
         return list(self._trackers.values())
 
+    def metric_totals(self):
+        """{name: (total, count)} of every tracker since the epoch began, in float64: window
+        means are differences of these (a tracker's count can differ from the step count, e.g.
+        a gradient norm on steps that loss scaling skips)."""
+        values = ops.convert_to_numpy(ops.stack(
+            [ops.cast(v, "float64") for t in self._trackers.values() for v in (t.total, t.count)]))
+        return {name: (values[2 * i], values[2 * i + 1]) for i, name in enumerate(self._trackers)}
+
     def _reported_metrics(self):
         """The trackers a step reports: all, or without the health signals when they are off."""
         health = GRADIENT_NORM_METRICS + LOGIT_HEALTH_METRICS
@@ -241,11 +249,10 @@ class GAN(keras.Model):
             self.d_optimizer.build(self.discriminator.trainable_variables)
             self.g_optimizer.build(self.generator.trainable_variables)
         self._health_signals = bool(health_signals)
-        # Where the norms come from: the optimisers' own all-reduced gradients, or (a Keras
+        # Where each norm comes from: its optimiser's own all-reduced gradients, or (a Keras
         # without that hook) the gradients this replica computed, exact on one device only.
-        self._norms_from_optimizers = self._health_signals and all(
-            track_gradient_norm(optimizer, self._trackers[name])
-            for optimizer, name in ((d_optimizer, "d_grad_norm"), (g_optimizer, "g_grad_norm")))
+        self._norm_hooked = {name: self._health_signals and track_gradient_norm(optimizer, self._trackers[name])
+                             for optimizer, name in ((d_optimizer, "d_grad_norm"), (g_optimizer, "g_grad_norm"))}
         self._gan_compile_config = {
             "d_optimizer": keras.optimizers.serialize(d_optimizer),
             "g_optimizer": keras.optimizers.serialize(g_optimizer),
@@ -376,9 +383,10 @@ class GAN(keras.Model):
             batch_size = None
         if isinstance(x, tf.data.Dataset):
             shuffle = False  # a dataset shuffles itself; Keras warns when asked again
-        callbacks = list(callbacks or [])
-        if verbose != 0 and not any(isinstance(c, keras.callbacks.ProgbarLogger) for c in callbacks):
-            callbacks.append(GANProgbarLogger())
+        if not isinstance(callbacks, keras.callbacks.CallbackList):  # a CallbackList is the caller's, as it is
+            callbacks = list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks] if callbacks else []
+            if verbose != 0 and not any(isinstance(c, keras.callbacks.ProgbarLogger) for c in callbacks):
+                callbacks.append(GANProgbarLogger())
         return super().fit(x, None, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
                            validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
                            **kwargs)
@@ -452,12 +460,13 @@ class GAN(keras.Model):
         return per_example, fake_scores
 
     def _apply(self, optimizer, gradients, variables, norm_metric):
-        optimizer.apply_gradients(zip(gradients, variables))
-        if self._health_signals and not self._norms_from_optimizers:
-            # This replica's own gradient, loss scale divided out: the update's on one device.
+        if self._health_signals and not self._norm_hooked[norm_metric]:
+            # This replica's own gradient, loss scale divided out (before apply changes the scale):
+            # the update's on one device. A step the loss scaling skips counts with its inf norm.
             scale = getattr(optimizer, "dynamic_scale", None)
             norm = tf.linalg.global_norm([g for g in gradients if g is not None])
             self._trackers[norm_metric].update_state(norm if scale is None else norm / ops.cast(scale, norm.dtype))
+        optimizer.apply_gradients(zip(gradients, variables))
 
     def train_step(self, data):
         real_batches = self._real_minibatches(data)

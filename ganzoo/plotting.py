@@ -237,10 +237,13 @@ class Panel:
             rows = top + self._dash(bottom - top + 1, dashed)
             self._paint(np.full_like(rows, int(np.round(column))), rows, color)
 
-    def band(self, x_start, x_end, color, alpha=0.25):
-        """Shades the span of x from x_start to x_end over the plot area, blended with what is there
-        (so lines drawn before stay visible); an infinite end reaches the edge."""
+    def band(self, x_start, x_end, color, alpha=0.25, rows=None):
+        """Shades the span of x from x_start to x_end over the plot area (or over its rows
+        `rows` = (first, last), counted from the area's top), blended with what is there (so lines
+        drawn before stay visible); an infinite end reaches the edge."""
         left, top, right, bottom = self.area
+        if rows is not None:
+            top, bottom = top + rows[0], min(top + rows[1], bottom)
         ends = self._columns([x_start, x_end])
         if np.isnan(ends).any():
             return

@@ -111,7 +111,7 @@ def _train(config, workdir, strategy, run, writes):
     name = config["data"]["name"]
     logs = writes.file("logs")
     checkpoints = RunCheckpoints(writes, train_config["checkpoint_every"], seconds_before)
-    diagnostics = make_diagnostics(config, writes.path, logs) if train_config.get("diagnostics", True) else None
+    diagnostics = make_diagnostics(config, writes.path, logs) if train_config.get("diagnostics") is not False else None
     callbacks = [  # the checkpoint last: once it marks an epoch done, the epoch's picture exists
         *([diagnostics] if diagnostics else []),  # first: its divergence record lands before the stop
         StopOnNonFiniteLoss(),
@@ -126,6 +126,9 @@ def _train(config, workdir, strategy, run, writes):
         gan.fit(dataset, epochs=epochs, initial_epoch=epochs_done,
                 steps_per_epoch=train_config["steps_per_epoch"], callbacks=callbacks,
                 verbose=train_config["verbose"])
+        epochs = max(epochs, epochs_done)  # a checkpoint past a lowered train.epochs keeps its count
+        # Wall time of the fit calls that made model.keras (replayed epochs count, lost ones not).
+        writes.write_final(gan, epochs, checkpoints.wall_seconds())
     except tf.errors.UnavailableError as error:  # a peer's heartbeats stopped: it was killed or lost
         if not distribute.across_workers(strategy):
             raise
@@ -133,15 +136,7 @@ def _train(config, workdir, strategy, run, writes):
         raise distribute.WorkerLostError(
             f"a worker stopped ({cause[0]}); start every worker again with the same "
             f"command: they resume from the last checkpoint in {run.backup}") from error
-    except TrainingDivergedError as error:
-        if diagnostics:
-            diagnostics.record_divergence(str(error))
-        raise
-    epochs = max(epochs, epochs_done)  # a checkpoint past a lowered train.epochs keeps its count
-    # Wall time of the fit calls that made model.keras (replayed epochs count, lost ones not).
-    try:
-        writes.write_final(gan, epochs, checkpoints.wall_seconds())
-    except TrainingDivergedError as error:
+    except TrainingDivergedError as error:  # a non-finite loss, or weights the writer refused
         if diagnostics:
             diagnostics.record_divergence(str(error))
         raise

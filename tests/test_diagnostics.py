@@ -198,13 +198,16 @@ def test_diagnostics_file_is_json_lines_and_a_resumed_run_leaves_no_duplicates(t
     first = diagnostics.read(workdir)
     assert first[0]["kind"] == "header" and first[0]["objective"] == "minimax"
     assert [r["step"] for r in first if r["kind"] == "diversity"] == [30, 60]
+    with open(os.path.join(workdir, "diagnostics.json"), "a") as f:  # as if a killed run had got further
+        f.write(json.dumps({"kind": "signals", "step": 75, "epoch": 3, "steps": 10, "d_loss": 1.0}) + "\n")
     training.train(config.load(str(path), ["train.epochs=3"]), workdir)  # continues the finished run
     records = diagnostics.read(workdir)
     assert [r["kind"] for r in records].count("header") == 1
     steps = [r["step"] for r in records if r["kind"] == "signals"]
     assert steps == sorted(set(steps)) and steps[-1] == 90 and len(steps) == 9
     assert [(r["kind"], r["step"]) for r in records if r["kind"] == "baseline"] == [("baseline", 30)]
-    assert records[:len(first)] == first
+    assert records[:len(first)] == first and not any(r["kind"] == "signals" and r.get("steps") == 10
+                                                     and r["step"] == 75 for r in records)
 
 
 def test_diagnose_draws_the_run_and_summarises_its_events(tmp_path, capsys):
@@ -236,6 +239,22 @@ def test_diagnose_draws_the_run_and_summarises_its_events(tmp_path, capsys):
 def test_unknown_thresholds_are_refused():
     with pytest.raises(ValueError, match="Unknown diagnostics threshold"):
         Diagnostics("/tmp", thresholds={"windw": 5})
-    with pytest.raises(ValueError, match="train.diagnostics"):
-        config.validate({**config.load("vanilla_gan_ring8"),
-                         "train": {**config.load("vanilla_gan_ring8")["train"], "diagnostics": {"windw": 5}}})
+    for bad, message in (({"windw": 5}, "Unknown diagnostics threshold"), ({"window": "10"}, "window must be a positive"),
+                         ({"vanishing_windows": [8, 2]}, r"\[start, end, of\]"), ({"label_kl": -1}, "positive number")):
+        with pytest.raises(ValueError, match="train.diagnostics: .*" + message):
+            config.load("vanilla_gan_ring8", [f"train.diagnostics={bad!r}"])
+
+
+def test_fit_takes_callbacks_as_keras_does_and_the_bar_hides_the_detail_signals(capsys):
+    gan = ganzoo.get("vanilla_gan", data_shape=(2,), seed=1, **small_options("vanilla_gan", (2,)))
+    gan.compile()
+    history = keras.callbacks.History()
+    gan.fit(one_batch(RING8.sample(8, seed=0)), callbacks=history, verbose=0)  # one callback, not a list
+    assert "g_grad_norm" in history.history
+    gan.fit(one_batch(RING8.sample(8, seed=0)), callbacks=keras.callbacks.CallbackList([history], model=gan), verbose=0)
+    capsys.readouterr()
+    gan.fit(one_batch(RING8.sample(8, seed=0)), verbose=2)
+    printed = capsys.readouterr().out
+    assert "g_grad_norm" in printed and "d_acc_fake" not in printed and "g_logit_grad" not in printed
+    gan.fit(one_batch(RING8.sample(8, seed=0)), callbacks=[keras.callbacks.ProgbarLogger()], verbose=2)
+    assert "d_acc_fake" in capsys.readouterr().out  # a bar of the user's own shows every key

@@ -150,6 +150,9 @@ DISTRIBUTED_CHECK = textwrap.dedent("""
     # The norms are of the summed (all-reduced) gradient, the one update's, not of a replica's share.
     for key in ("d_grad_norm", "g_grad_norm"):
         np.testing.assert_allclose(logs_one[key], logs_two[key], rtol=1e-4)
+    totals_one, totals_two = one.metric_totals(), two.metric_totals()  # what Diagnostics reads
+    for key, (total, count) in totals_one.items():
+        np.testing.assert_allclose(total / count, totals_two[key][0] / totals_two[key][1], rtol=1e-4)
     print("DISTRIBUTED OK")
 """)
 
