@@ -132,7 +132,8 @@ def draw(records, sample_picture=None):
     if mixture:
         rows = [r for r in records if r["kind"] == "diversity"]
         modes = (np.asarray([r["step"] for r in rows], float), np.asarray([r["modes"] / r["of"] for r in rows]))
-        kept = (modes[0], np.asarray([len(r["modes_kept"]) / r["of"] for r in rows]))
+        kept = (modes[0], np.asarray([len(r["modes_kept"]) / r["of"] if r["collapse"] is not None else np.nan
+                                      for r in rows]))  # a gap where the samples were too far to judge
         quality = (modes[0], np.asarray([r["high_quality_percent"] / 100 for r in rows]))
         series = [("MODES / K", BLUE, modes), ("MODES KEPT / K", PURPLE, kept), ("HIGH QUALITY", GREEN, quality)]
     else:
@@ -179,7 +180,9 @@ def summary(records, run_dir=None):
             lines.append(f"    Try: {'; '.join(record['remedies'])}.")
     if checks:
         last = checks[-1]
-        if "modes" in last:
+        if "modes" in last and last["collapse"] is None:
+            lines.append(f"Last diversity check (step {last['step']:,}): {last['message']}; mode loss not judged.")
+        elif "modes" in last:
             lines.append(f"Last diversity check (step {last['step']:,}): {last['modes']} of {last['of']} modes, "
                          f"{last['high_quality_percent']:.1f}% high quality, modes kept {last['modes_kept']}.")
         else:
@@ -194,7 +197,9 @@ def summary(records, run_dir=None):
         means = ", ".join(f"{k} {np.mean([r[k] for r in tail]):.3g}" for k in keys)
         lines.append(f"Last {len(tail) * tail[-1]['steps']:,} updates, mean: {means}.")
     still_open = [name for name, _, end, record in spans if end is None or record["state"] == "stop"]
-    lines.append("Verdict: " + ("healthy: no event raised." if not spans else
+    far = bool(checks) and checks[-1].get("collapse", False) is None
+    lines.append("Verdict: " + (("no event raised, but the samples are too far from the data to judge their modes."
+                                 if far else "healthy: no event raised.") if not spans else
                                 "healthy now: every event has ended." if not still_open else
                                 f"{', '.join(n.replace('_', ' ') for n in still_open)} (see above)."))
     return "\n".join(lines) + "\n"
