@@ -9,7 +9,7 @@ updates, checks the samples' diversity once per epoch, and turns both into event
 |---|---|
 | `vanishing_gradient` | D rejects the fakes (accuracy on them >= 0.99) and the generator's gradient has vanished: its logit gradient <= 0.01 (50x below the balance's 1/2) or its norm <= 0.1x its early value; in 8 of the last 10 windows (logit objectives only) |
 | `discriminator_too_weak` | (logit objectives only) D's balanced accuracy <= 0.55 while the last diversity check found the samples far from the data (mixtures: < 10% near a mode; images: NDB finds half the bins different), in 40 of the last 50 windows |
-| `mode_collapse` | two diversity checks in a row find modes lost (mixtures: a mode with < 10% of its share of the high-quality samples; images: a class of the shipped classifier at < 20% of its real share, label KL > 0.1, or the NDB test's lost bins holding >= 25% of the real data) |
+| `mode_collapse` | two diversity checks in a row find modes lost (mixtures: a mode with < 10% of its share of the high-quality samples; images: a class of the shipped classifier at < 20% of its real share, label KL > 0.5, or the NDB test's lost bins holding >= 25% of the real data) |
 | `divergence` | a non-finite loss in a window (or weights, reported by `ganzoo train`'s writer): `fit` stops |
 
 An event is printed once when it starts and once when it ends, and written with the step, its
@@ -50,7 +50,8 @@ THRESHOLDS = {
     "mode_lost_fraction": 0.1,        # a mixture mode with fewer high-quality samples than 10% of its share is lost
     "min_high_quality_percent": 10,   # below this a mixture's samples are too far from the data to judge
     "class_lost_fraction": 0.2,       # an image class generated at under 20% of its real share is lost
-    "label_kl": 0.1,                  # KL(generated labels || real labels) above this is collapse
+    "label_kl": 0.5,                  # KL(generated labels || real labels) above this is collapse (an
+                                      # unfinished healthy DCGAN reaches 0.2 after its first epoch)
     "lost_real_mass": 0.25,           # NDB's lost bins holding this much of the real data is collapse
     "ndb_bins": 50,                   # K of the NDB test (K = 20 cannot see one class dropped)
 }
