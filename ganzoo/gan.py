@@ -460,6 +460,11 @@ class GAN(keras.Model):
         return per_example, fake_scores
 
     def _apply(self, optimizer, gradients, variables, norm_metric):
+        if not variables:  # a frozen network: nothing to update (Keras refuses an empty apply), but the
+            optimizer.iterations.assign_add(1)  # step counts, and its gradient norm is 0
+            if self._health_signals:
+                self._trackers[norm_metric].update_state(0.0)
+            return
         if self._health_signals and not self._norm_hooked[norm_metric]:
             # This replica's own gradient, loss scale divided out (before apply changes the scale):
             # the update's on one device. A step the loss scaling skips counts with its inf norm.

@@ -75,11 +75,19 @@ def test_norms_are_unscaled_under_loss_scaling():
 
 
 def test_a_generator_without_gradient_has_zero_norm():
-    """A frozen generator, as far as its gradient goes."""
     # D ignores its input (zero kernel): the generator's gradient is exactly zero, D's is not.
     gan = constant_gan(output=(-1.0, 0.0), kernel=np.eye(2), d_kernel=((0.0,), (0.0,)))
     logs = gan.fit(one_batch(RING8.sample(8, seed=0)), verbose=0).history
     assert logs["g_grad_norm"][0] == 0.0 and logs["d_grad_norm"][0] > 0
+    # A frozen generator (trainable = False): no update, the step still counts, its norm is 0.
+    gan = ganzoo.get("vanilla_gan", data_shape=(2,), seed=1, **small_options("vanilla_gan", (2,)))
+    gan.generator.trainable = False
+    gan.compile()
+    before = [w.numpy() for w in gan.generator.weights]
+    logs = gan.fit(one_batch(RING8.sample(8, seed=0), repeat=2), verbose=0).history
+    assert logs["g_grad_norm"][0] == 0.0 and logs["d_grad_norm"][0] > 0
+    assert int(gan.g_optimizer.iterations) == 2 and int(gan.d_optimizer.iterations) == 2
+    assert all(np.array_equal(a, b.numpy()) for a, b in zip(before, gan.generator.weights))
 
 
 def perfect_discriminator(objective):
