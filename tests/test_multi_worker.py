@@ -143,8 +143,10 @@ def test_ganzoo_train_on_two_workers_writes_the_chiefs_run_directory_only(tmp_pa
     outputs = finish(start_workers(ganzoo_train(config_file, tmp_path / "runs" / "tiny"), tensorflow_log_level=None))
     assert "(worker 0, one of 2 tasks)" in outputs[0] and "(worker 1, one of 2 tasks)" in outputs[1]
     assert sorted(os.listdir(tmp_path / "runs")) == ["tiny"]  # no worker's temporary folder left
-    assert sorted(os.listdir(tmp_path / "runs" / "tiny")) == ["config.json", "logs", "model.keras", "samples",
-                                                             "state.json"]
+    assert sorted(os.listdir(tmp_path / "runs" / "tiny")) == ["config.json", "diagnostics.json", "logs", "model.keras",
+                                                             "samples", "state.json"]
+    header = json.loads(open(tmp_path / "runs" / "tiny" / "diagnostics.json").readline())  # the chief's, once
+    assert header["kind"] == "header" and open(tmp_path / "runs" / "tiny" / "diagnostics.json").read().count("header") == 1
     two = load_model(str(tmp_path / "runs" / "tiny" / "model.keras"))
     # One process on the same global batches trains the same model.
     subprocess.run(ganzoo_train(config_file, tmp_path / "one"), check=True, capture_output=True,

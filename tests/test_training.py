@@ -55,7 +55,7 @@ def test_default_job_writes_the_run_directory_and_continues(tmp_path, capsys):
     small = ["--set", "train.steps_per_epoch=3", "--set", "model.filters=4", "--set", "train.num_sample_images=9",
              "--set", "train.verbose=0"]
     assert cli.main(["train", "--workdir", workdir] + small) == 0
-    assert sorted(os.listdir(workdir)) == ["config.json", "logs", "model.keras", "samples", "state.json"]
+    assert sorted(os.listdir(workdir)) == ["config.json", "diagnostics.json", "logs", "model.keras", "samples", "state.json"]
     assert os.listdir(os.path.join(workdir, "samples")) == ["epoch_001.png"]
     assert os.listdir(os.path.join(workdir, "logs", "train")) and os.listdir(os.path.join(workdir, "logs", "samples"))
     with open(os.path.join(workdir, "config.json")) as f:
