@@ -5,7 +5,7 @@ A config has four sections:
     model:   {"name": <registered model>, <that model's options>...}
     data:    the keyword arguments of `ganzoo.data.load` (name, batch_size, ...)
     compile: the keyword arguments of `GAN.compile`: d_optimizer, g_optimizer (None: the
-             paper's defaults), steps_per_execution, jit_compile
+             paper's defaults), steps_per_execution, jit_compile, health_signals
     train:   see TRAIN_DEFAULTS
 
 Files live in the repository's `configs/` (installed under <prefix>/share/ganzoo/configs);
@@ -32,7 +32,7 @@ TRAIN_DEFAULTS = {
     "precision": "float32",    # float32, mixed_bfloat16, mixed_float16, or auto (ganzoo.precision)
     "diagnostics": True,       # health events (ganzoo.diagnostics): true, false, or {threshold: value, ...}
 }
-COMPILE_KEYS = ("d_optimizer", "g_optimizer", "steps_per_execution", "jit_compile")
+COMPILE_KEYS = ("d_optimizer", "g_optimizer", "steps_per_execution", "jit_compile", "health_signals")
 DATA_KEYS = tuple(inspect.signature(data.load).parameters)
 SECTIONS = ("model", "data", "compile", "train")
 

@@ -183,8 +183,9 @@ def summary(records, run_dir=None):
         if "modes" in last and last["collapse"] is None:
             lines.append(f"Last diversity check (step {last['step']:,}): {last['message']}; mode loss not judged.")
         elif "modes" in last:
-            lines.append(f"Last diversity check (step {last['step']:,}): {last['modes']} of {last['of']} modes, "
-                         f"{last['high_quality_percent']:.1f}% high quality, modes kept {last['modes_kept']}.")
+            lines.append(f"Last diversity check (step {last['step']:,}): {last['modes']} of {last['of']} modes with a "
+                         f"high-quality sample, {len(last['modes_kept'])} kept (at least a tenth of their share): "
+                         f"{last['modes_kept']}; {last['high_quality_percent']:.1f}% high quality.")
         else:
             text = f"NDB {last['ndb']}/{last['bins']}, lost bins hold {100 * last['lost_real_mass']:.0f}% of the real data"
             if "label_kl" in last:

@@ -266,3 +266,12 @@ def test_fit_takes_callbacks_as_keras_does_and_the_bar_hides_the_detail_signals(
     assert "g_grad_norm" in printed and "d_acc_fake" not in printed and "g_logit_grad" not in printed
     gan.fit(one_batch(RING8.sample(8, seed=0)), callbacks=[keras.callbacks.ProgbarLogger()], verbose=2)
     assert "d_acc_fake" in capsys.readouterr().out  # a bar of the user's own shows every key
+
+
+def test_a_config_turns_the_signals_and_the_callback_off(tmp_path):
+    path = tmp_path / "quiet.py"
+    path.write_text(tiny_ring8_config(16, epochs=1, verbose=0, diagnostics=False))
+    gan = training.train(config.load(str(path), ["compile.health_signals=False"]), str(tmp_path / "run"))
+    assert gan.get_compile_config()["health_signals"] is False
+    assert "g_grad_norm" not in gan.fit(one_batch(RING8.sample(8, seed=0)), verbose=0).history
+    assert not os.path.exists(tmp_path / "run" / "diagnostics.json")
