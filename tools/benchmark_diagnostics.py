@@ -20,6 +20,8 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchmark_throughput import cpu_description  # noqa: E402
 OUT = os.path.join(ROOT, "benchmarks", "diagnostics")
 
 # name -> (ganzoo train arguments, events it must raise, events it may also raise, what it shows)
@@ -102,22 +104,13 @@ def main():
             "wall_seconds": round(seconds, 1) if seconds > 5 else results.get(name, {}).get("wall_seconds"),
         }
         print(f"{name}: raised {sorted(raised) or 'nothing'}; expected {sorted(expected) or 'nothing'}", flush=True)
-    results["_machine"] = {"cpu": _cpu(), "python": platform.python_version()}
+    cpu = cpu_description()
+    results["_machine"] = {"cpu": cpu["model"], "flags": [f for f in cpu["flags"] if f in (
+        "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")], "cpus": os.cpu_count(), "python": platform.python_version()}
     with open(results_path, "w") as f:
         json.dump(results, f, indent=2, sort_keys=True)
         f.write("\n")
     write_table(results)
-
-
-def _cpu():
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    except OSError:
-        return platform.processor()
-    fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
-    flags = fields.get("Flags", "").split()
-    return {"model": fields.get("Model name", "").strip(), "cpus": fields.get("CPU(s)", "").strip(),
-            "flags": [f for f in flags if f.startswith(("avx512_bf16", "amx", "avx512f", "avx2"))]}
 
 
 def write_table(results):
@@ -135,7 +128,7 @@ def write_table(results):
         lines.append(f"| {name} | {r['what']} | {r['generator_updates']:,} | {', '.join(r['expected_events']) or 'none'}{allowed} "
                      f"| {raised} | {'yes' if r['as_expected'] else '**no**'} |")
     machine = results.get("_machine", {})
-    lines += ["", f"Machine: {machine.get('cpu')}."]
+    lines += ["", f"Machine: {machine.get('cpu')}, {machine.get('cpus')} CPUs (flags: {', '.join(machine.get('flags', []))})."]
     with open(os.path.join(ROOT, "benchmarks", "diagnostics.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
 
