@@ -43,7 +43,7 @@ def event_spans(records):
 
 
 def _series(records, kind, key):
-    rows = [(r["step"], r[key]) for r in records if r["kind"] == kind and r.get(key) is not None]
+    rows = [(r["step"], _number(r[key])) for r in records if r["kind"] == kind and r.get(key) is not None]
     if not rows:
         return np.zeros(0), np.zeros(0)
     steps, values = zip(*rows)
@@ -63,7 +63,7 @@ def draw(records, sample_picture=None):
     thresholds = {**diagnostics.THRESHOLDS, **header.get("thresholds", {})}
     steps = [r["step"] for r in records if "step" in r]
     x_range = (0, max(steps) if steps else 1)
-    logits = any(r["kind"] == "signals" and "d_acc_fake" in r for r in records)
+    logits = header.get("objective", "") != "wasserstein"  # the GAN objectives' D outputs probabilities
     width = WIDTH + (SIDE if sample_picture is not None else 0)
     canvas = Canvas(TITLE_HEIGHT + 4 * PANEL_HEIGHT, width)
     canvas.text(6, 6, f"{header.get('model', '?')} on {header.get('data', '?')}, objective {header.get('objective', '?')}, "
@@ -103,7 +103,7 @@ def draw(records, sample_picture=None):
             else:
                 end_step = end if end is not None else x_range[1]
                 panel.band(start, end_step, EVENT_COLORS[name], alpha=0.12)
-                panel.band(start, end_step, EVENT_COLORS[name], alpha=1.0, rows=(1 + 6 * lane, 4 + 6 * lane))
+                panel.band(start, end_step, EVENT_COLORS[name], alpha=1.0, rows=(1 + 12 * lane, 4 + 12 * lane))
 
     panels[0].frame("GRADIENT NORMS")
     if baseline:
@@ -150,7 +150,10 @@ def draw(records, sample_picture=None):
         column = panels[0].to_pixels([start], [1.0])[0][0]
         lane = list(EVENT_COLORS).index(name)
         if np.isfinite(column):
-            canvas.text(int(column) + 3, top + 7 + 9 * lane, name.upper().replace("_", " "), EVENT_COLORS[name])
+            label = name.upper().replace("_", " ")
+            right = panels[0].area[2]
+            canvas.text(min(int(column) + 3, right - canvas.text_width(label)), top + 5 + 12 * lane, label,
+                        EVENT_COLORS[name])
     if sample_picture is not None:
         stride = -(-max(sample_picture.shape[:2]) // (SIDE - 10))  # shrink by an integer factor to fit
         picture = sample_picture[::stride, ::stride]
@@ -159,10 +162,16 @@ def draw(records, sample_picture=None):
     return canvas.pixels
 
 
+def _number(value):
+    """A record's value as a float: NaN where it is missing or non-finite (written as a string)."""
+    return float(value) if isinstance(value, (int, float)) else np.nan
+
+
 def summary(records, run_dir=None):
     """A text summary: the run, each event with its span and remedies, the final diversity, the
     last window's signals and a verdict."""
     header = next((r for r in reversed(records) if r["kind"] == "header"), {})
+    fraction = {**diagnostics.THRESHOLDS, **header.get("thresholds", {})}["mode_lost_fraction"]
     signals = [r for r in records if r["kind"] == "signals"]
     checks = [r for r in records if r["kind"] == "diversity"]
     last_step = max((r["step"] for r in records if "step" in r), default=0)
@@ -184,19 +193,20 @@ def summary(records, run_dir=None):
             lines.append(f"Last diversity check (step {last['step']:,}): {last['message']}; mode loss not judged.")
         elif "modes" in last:
             lines.append(f"Last diversity check (step {last['step']:,}): {last['modes']} of {last['of']} modes with a "
-                         f"high-quality sample, {len(last['modes_kept'])} kept (at least a tenth of their share): "
+                         f"high-quality sample, {len(last['modes_kept'])} kept (at least {fraction:g} of their share): "
                          f"{last['modes_kept']}; {last['high_quality_percent']:.1f}% high quality.")
         else:
             text = f"NDB {last['ndb']}/{last['bins']}, lost bins hold {100 * last['lost_real_mass']:.0f}% of the real data"
             if "label_kl" in last:
                 text += f", label KL {last['label_kl']:.3f}, lost classes {last['lost_classes'] or 'none'}"
             lines.append(f"Last diversity check (step {last['step']:,}): {text}.")
-    if signals:
-        tail = [r for r in signals if r["step"] > last_step - 1000]
+    tail = [r for r in signals if r["step"] > last_step - 1000]
+    if tail:
         keys = [k for k in ("d_real", "d_fake", "d_acc_real", "d_acc_fake", "g_logit_grad", "critic_real",
-                            "critic_fake", "wasserstein_estimate", "g_grad_norm", "d_grad_norm") if k in tail[-1]]
-        means = ", ".join(f"{k} {np.mean([r[k] for r in tail]):.3g}" for k in keys)
-        lines.append(f"Last {len(tail) * tail[-1]['steps']:,} updates, mean: {means}.")
+                            "critic_fake", "wasserstein_estimate", "g_grad_norm", "d_grad_norm")
+                if any(k in r for r in tail)]
+        means = ", ".join(f"{k} {np.nanmean([_number(r.get(k)) for r in tail]):.3g}" for k in keys)
+        lines.append(f"Last {sum(r['steps'] for r in tail):,} updates, mean: {means}.")
     still_open = [name for name, _, end, record in spans if end is None or record["state"] == "stop"]
     far = bool(checks) and checks[-1].get("collapse", False) is None
     lines.append("Verdict: " + (("no event raised, but the samples are too far from the data to judge their modes."

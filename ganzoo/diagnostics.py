@@ -8,7 +8,7 @@ updates, checks the samples' diversity once per epoch, and turns both into event
 | event | raised when (defaults in `THRESHOLDS`) |
 |---|---|
 | `vanishing_gradient` | D rejects the fakes (accuracy on them >= 0.99) and the generator's gradient has vanished: its logit gradient <= 0.01 (50x below the balance's 1/2) or its norm <= 0.1x its early value; in 8 of the last 10 windows (logit objectives only) |
-| `discriminator_too_weak` | (logit objectives only) D's balanced accuracy <= 0.55 while the last diversity check found the samples far from the data (mixtures: < 10% near a mode; images: NDB finds half the bins different), in 40 of the last 50 windows |
+| `discriminator_too_weak` | (logit objectives only) D's balanced accuracy <= 0.55 while the last diversity check found the samples far from the data (mixtures: < 10% near a mode; images: NDB finds 80% of the bins different), in 40 of the last 50 windows |
 | `mode_collapse` | two diversity checks in a row find modes lost (mixtures: a mode with < 10% of its share of the high-quality samples; images: a class of the shipped classifier at < 20% of its real share, label KL > 0.5, or the NDB test's lost bins holding >= 25% of the real data) |
 | `divergence` | a non-finite loss in a window (or weights, reported by `ganzoo train`'s writer): `fit` stops |
 
@@ -21,6 +21,7 @@ one object per line ("header", "signals" per window, "baseline", "diversity" per
 import collections
 import json
 import math
+import numbers
 import os
 
 import keras
@@ -44,7 +45,8 @@ THRESHOLDS = {
     "vanishing_windows": [8, 2, 10],  # starts when 8 of the last 10 windows hold, ends when at most 2 do
     "weak_balanced_accuracy": 0.55,   # D's (acc_real + acc_fake) / 2 at or below this ...
     "far_high_quality_percent": 10,   # ... while under 10% of a mixture's samples lie near a mode
-    "far_ndb_ratio": 0.5,             # ... or an image GAN's NDB test finds half the bins different
+    "far_ndb_ratio": 0.8,             # ... or an image GAN's NDB test finds 80% of the bins different (a
+                                      # 2-epoch healthy DCGAN: 0.54-0.68; a D-crushed one: 0.88-0.94)
     "weak_windows": [40, 10, 50],
     "collapse_checks": [2, 0, 2],     # mode collapse: starts after 2 collapsed checks in a row, ends after 2 clean
     "mode_lost_fraction": 0.1,        # a mixture mode with fewer high-quality samples than 10% of its share is lost
@@ -59,7 +61,7 @@ THRESHOLDS = {
 REMEDIES = {
     "vanishing_gradient": [
         "the non-saturating generator loss (--set model.objective=non_saturating)",
-        "fewer discriminator steps per generator step (model.d_steps)",
+        "fewer discriminator steps per generator step (model.d_steps)",  # offered only when d_steps > 1
         "a smaller discriminator learning rate (compile.d_optimizer)",
         "a Wasserstein critic with gradient penalty (--config wgan_gp_*)",
     ],
@@ -69,8 +71,8 @@ REMEDIES = {
         "a larger discriminator (model.discriminator_units or model.filters)",
     ],
     "mode_collapse": [
-        "the unrolled GAN (--config unrolled_gan_*, model.unroll_steps)",
-        "packing (--config pacgan_*, model.pack=2)",
+        "the unrolled GAN (model unrolled_gan, e.g. --config unrolled_gan_ring8; model.unroll_steps)",
+        "packing (model pacgan, e.g. --config pacgan_ring8; model.pack=2)",
         "a Wasserstein critic with gradient penalty (--config wgan_gp_*)",
         "a smaller generator learning rate (compile.g_optimizer)",
     ],
@@ -202,16 +204,18 @@ def check_thresholds(overrides):
                 raise ValueError(f"Diagnostics threshold {key} is [start, end, of] (integers: the event starts when "
                                  f"`start` of the last `of` verdicts hold, ends when at most `end` do); got {value!r}.")
             EventTracker(*value)
-        elif not (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0):
+        elif not (isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) and value > 0):
             raise ValueError(f"Diagnostics threshold {key} must be a positive number; got {value!r}.")
-        elif key in ("window", "baseline_updates", "ndb_bins") and not isinstance(value, int):
+        elif key in ("window", "baseline_updates", "ndb_bins") and not isinstance(value, numbers.Integral):
             raise ValueError(f"Diagnostics threshold {key} must be a positive integer; got {value!r}.")
 
 
-def remedies(event, model_name, objective):
-    """The remedies of `event` a model can still try: not the objective or model it already is."""
+def remedies(event, model_name, objective, d_steps):
+    """The remedies of `event` a model can still try: not the objective or model it already is,
+    nor fewer D steps than one."""
     return [text for text in REMEDIES[event]
-            if f"objective={objective}" not in text and f"--config {model_name}_" not in text]
+            if f"objective={objective}" not in text and f"model {model_name}," not in text
+            and f"--config {model_name}_" not in text and not (d_steps == 1 and text.startswith("fewer discriminator"))]
 
 
 def _finite_json(value):
@@ -228,6 +232,9 @@ def _finite_json(value):
 class Diagnostics(keras.callbacks.Callback):
     """Turns a GAN's health signals and per-epoch diversity checks into events (see the module
     docstring), written to `directory/diagnostics.json` and, with `log_dir`, TensorBoard.
+
+    Every worker must run it (as `ganzoo train` does): reading the metrics and drawing the
+    diversity samples are collective steps under MultiWorkerMirroredStrategy.
 
     A non-finite loss records a `divergence` event and stops `fit`. On a resumed run (the same
     `directory`, a model restored from a checkpoint), the lines past the model's generator
@@ -296,7 +303,7 @@ class Diagnostics(keras.callbacks.Callback):
         else:
             self._opened[name] = step
             record.update(message=f"{TITLES[name]}: {message}", evidence=evidence or {},
-                          remedies=remedies(name, self.model.name, self.model.objective))
+                          remedies=remedies(name, self.model.name, self.model.objective, self.model.d_steps))
         self._append(record)
         if self.verbose and self._chief:
             text = f"\nganzoo: [step {step:,}] {record['message']}"
@@ -358,7 +365,8 @@ class Diagnostics(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         steps = batch + 1 - self._window_start
-        if steps < self.thresholds["window"]:
+        last_of_epoch = batch + 1 == self.params.get("steps")  # closes a shorter window: nothing goes unchecked
+        if steps < self.thresholds["window"] and not (last_of_epoch and steps > 0):
             return
         # A window's mean is the difference of the trackers' running totals over that of their
         # counts (a count can lag the steps: loss scaling skips an update's norm).

@@ -467,10 +467,12 @@ class GAN(keras.Model):
             return
         if self._health_signals and not self._norm_hooked[norm_metric]:
             # This replica's own gradient, loss scale divided out (before apply changes the scale):
-            # the update's on one device. A step the loss scaling skips counts with its inf norm.
+            # the update's on one device. A step the loss scaling skips (non-finite) is not counted.
             scale = getattr(optimizer, "dynamic_scale", None)
             norm = tf.linalg.global_norm([g for g in gradients if g is not None])
-            self._trackers[norm_metric].update_state(norm if scale is None else norm / ops.cast(scale, norm.dtype))
+            norm = norm if scale is None else norm / ops.cast(scale, norm.dtype)
+            finite = tf.math.is_finite(norm)
+            self._trackers[norm_metric].update_state(tf.where(finite, norm, 0.0), sample_weight=tf.cast(finite, norm.dtype))
         optimizer.apply_gradients(zip(gradients, variables))
 
     def train_step(self, data):

@@ -211,8 +211,11 @@ def test_diagnostics_file_is_json_lines_and_a_resumed_run_leaves_no_duplicates(t
     training.train(config.load(str(path), ["train.epochs=3"]), workdir)  # continues the finished run
     records = diagnostics.read(workdir)
     assert [r["kind"] for r in records].count("header") == 1
-    steps = [r["step"] for r in records if r["kind"] == "signals"]
+    signals = [r for r in records if r["kind"] == "signals"]
+    steps = [r["step"] for r in signals]
     assert steps == sorted(set(steps)) and steps[-1] == 90 and len(steps) == 9
+    # Every window of every epoch holds every signal (the totals restart with each epoch).
+    assert all(np.isfinite(r["d_loss"]) and r["g_grad_norm"] > 0 and 0 <= r["d_acc_fake"] <= 1 for r in signals)
     assert [(r["kind"], r["step"]) for r in records if r["kind"] == "baseline"] == [("baseline", 30)]
     assert records[:len(first)] == first and not any(r["kind"] == "signals" and r.get("steps") == 10
                                                      and r["step"] == 75 for r in records)
@@ -260,6 +263,7 @@ def test_fit_takes_callbacks_as_keras_does_and_the_bar_hides_the_detail_signals(
     gan.fit(one_batch(RING8.sample(8, seed=0)), callbacks=history, verbose=0)  # one callback, not a list
     assert "g_grad_norm" in history.history
     gan.fit(one_batch(RING8.sample(8, seed=0)), callbacks=keras.callbacks.CallbackList([history], model=gan), verbose=0)
+    assert len(history.epoch) == 1 and "g_grad_norm" in history.history  # the CallbackList's History ran
     capsys.readouterr()
     gan.fit(one_batch(RING8.sample(8, seed=0)), verbose=2)
     printed = capsys.readouterr().out
@@ -275,3 +279,23 @@ def test_a_config_turns_the_signals_and_the_callback_off(tmp_path):
     assert gan.get_compile_config()["health_signals"] is False
     assert "g_grad_norm" not in gan.fit(one_batch(RING8.sample(8, seed=0)), verbose=0).history
     assert not os.path.exists(tmp_path / "run" / "diagnostics.json")
+
+
+def test_a_non_finite_window_records_divergence_and_stops_fit(tmp_path):
+    real = np.full((8, 2), np.nan, np.float32)  # D's loss is NaN from the first step
+    gan = constant_gan(output=(-1.0, 0.0), kernel=np.eye(2))
+    callback = Diagnostics(str(tmp_path), thresholds={"window": 2}, verbose=0)
+    gan.fit(one_batch(real, repeat=10), callbacks=[callback], verbose=0)
+    assert int(gan.g_optimizer.iterations) == 2  # stopped at the first window, not after 10 steps
+    last = diagnostics.read(str(tmp_path))[-1]
+    assert (last["event"], last["state"], last["step"]) == ("divergence", "stop", 2)
+    assert last["evidence"]["d_loss"] == "nan"  # strict JSON: non-finite values are strings
+
+
+def test_an_epoch_shorter_than_a_window_is_still_checked(tmp_path):
+    gan = ganzoo.get("vanilla_gan", data_shape=(2,), seed=1, **small_options("vanilla_gan", (2,)))
+    gan.compile()
+    callback = Diagnostics(str(tmp_path), verbose=0)  # windows of 10
+    gan.fit(one_batch(RING8.sample(8, seed=0), repeat=6), epochs=2, steps_per_epoch=3, callbacks=[callback], verbose=0)
+    windows = [(r["step"], r["steps"]) for r in diagnostics.read(str(tmp_path)) if r["kind"] == "signals"]
+    assert windows == [(3, 3), (6, 3)]
