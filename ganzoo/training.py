@@ -182,10 +182,14 @@ class RunCheckpoints(keras.callbacks.Callback):
         # `batch` is the last step of this call (steps_per_execution may run several).
         self._steps_since += batch - self._last_batch
         self._last_batch = batch
-        if self.every_steps and self._steps_since >= self.every_steps:
+        # Not at the epoch's last step: on_epoch_end saves it as a finished epoch next. Saved here, a
+        # kill in between would resume it as unfinished, and Keras would train the whole epoch again.
+        last_of_epoch = batch + 1 == self.params.get("steps")
+        if self.every_steps and self._steps_since >= self.every_steps and not last_of_epoch:
             self._steps_since = 0
             self.run.write_checkpoint(self.model, self._epoch, self.wall_seconds(),
                                       where=f"epoch {self._epoch + 1}, step {batch + 1}")
 
     def on_epoch_end(self, epoch, logs=None):
         self.run.write_checkpoint(self.model, epoch + 1, self.wall_seconds(), where=f"the end of epoch {epoch + 1}")
+        self._steps_since = 0

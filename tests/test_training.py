@@ -135,3 +135,29 @@ def test_tools_train_runs_the_same_job(tmp_path):
                             capture_output=True, text=True, timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "run" / "model.keras").exists()
+
+
+def test_checkpoints_at_an_epochs_last_step_count_the_epoch_finished():
+    """A mid-epoch checkpoint on the epoch's last step would be resumed as unfinished, and Keras
+    would train that whole epoch again (a benchmark run ended 200 updates over its budget)."""
+    import numpy as np
+    import tensorflow as tf
+
+    import ganzoo
+    from ganzoo.training import RunCheckpoints
+
+    class Recorder:
+        def __init__(self):
+            self.calls = []
+
+        def write_checkpoint(self, model, epochs_completed, wall_seconds, where):
+            self.calls.append((int(model.g_optimizer.iterations.numpy()), epochs_completed))
+
+    points = ganzoo.data.mixture("ring8").sample(8, seed=0)
+    data = tf.data.Dataset.from_tensors(np.asarray(points)).repeat()
+    for every, expected in ((4, [(4, 1), (8, 2)]), (2, [(2, 0), (4, 1), (6, 1), (8, 2)]), (3, [(3, 0), (4, 1), (7, 1), (8, 2)])):
+        gan = ganzoo.get("vanilla_gan", data_shape=(2,), latent_dim=4, generator_units=[8], discriminator_units=[8])
+        gan.compile()
+        recorder = Recorder()
+        gan.fit(data, epochs=2, steps_per_epoch=4, callbacks=[RunCheckpoints(recorder, every)], verbose=0)
+        assert recorder.calls == expected, every
