@@ -276,7 +276,7 @@ class Diagnostics(keras.callbacks.Callback):
         self._baseline, self._baseline_written = None, False
         self._diverged = False
         self._writer = None
-        self._epoch = 0
+        self._epoch, self._chief = 0, True  # on_train_begin asks the strategy
 
     # -------------------------------------------------------------- file and printing
     def _append(self, record):
