@@ -229,6 +229,11 @@ def _finite_json(value):
     return value
 
 
+def _json_line(record):
+    """One line of diagnostics.json: strict JSON (non-finite floats as strings), keys sorted."""
+    return json.dumps(_finite_json(record), sort_keys=True, allow_nan=False) + "\n"
+
+
 class Diagnostics(keras.callbacks.Callback):
     """Turns a GAN's health signals and per-epoch diversity checks into events (see the module
     docstring), written to `directory/diagnostics.json` and, with `log_dir`, TensorBoard.
@@ -281,7 +286,7 @@ class Diagnostics(keras.callbacks.Callback):
     # -------------------------------------------------------------- file and printing
     def _append(self, record):
         with open(self.path, "a") as f:
-            f.write(json.dumps(_finite_json(record), sort_keys=True, allow_nan=False) + "\n")
+            f.write(_json_line(record))
         if self._writer is not None and record["kind"] == "event":
             with self._writer.as_default():
                 tf.summary.text("events", f"{record['event']} {record['state']}: {record.get('message', '')}",
@@ -347,7 +352,7 @@ class Diagnostics(keras.callbacks.Callback):
 
         def write(temporary):  # this session's header first, then what the model still holds
             with open(temporary, "w") as f:
-                f.writelines(json.dumps(record, sort_keys=True) + "\n" for record in [header] + kept)
+                f.writelines(_json_line(record) for record in [header] + kept)
         write_atomically(self.path, write)
         if self.log_dir:
             self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "diagnostics"))
