@@ -191,7 +191,7 @@ def make_step(args, autocast):
     generator, discriminator = mixture_generator(latent_dim), mixture_discriminator()
     real_batches = itertools.cycle(ring8_batches(batch))
     d_rate, g_rate, betas = {"vanilla_gan": (1e-3, 1e-3, (0.5, 0.999)),
-                             "wgan_gp": (1e-4, 1e-4, (0.0, 0.9)),
+                             "wgan_gp": (1e-3, 1e-3, (0.5, 0.9)),
                              "unrolled_gan": (1e-4, 1e-3, (0.5, 0.999))}[args.model]
     opt_d = torch.optim.Adam(discriminator.parameters(), d_rate, betas=betas, eps=KERAS_ADAM_EPSILON)
     opt_g = torch.optim.Adam(generator.parameters(), g_rate, betas=betas, eps=KERAS_ADAM_EPSILON)
@@ -213,7 +213,7 @@ def make_step(args, autocast):
         (gradients,) = torch.autograd.grad(scores(discriminator, interpolated).sum(), interpolated,
                                            create_graph=True)
         penalty = (torch.sqrt(gradients.square().sum(dim=1) + 1e-12) - 1) ** 2
-        d_loss = (scores(discriminator, fake) - scores(discriminator, real)).mean() + 10 * penalty.mean()
+        d_loss = (scores(discriminator, fake) - scores(discriminator, real)).mean() + 0.1 * penalty.mean()  # the mixture protocol's λ
         update(opt_d, d_loss, discriminator.parameters())
         return d_loss
 
