@@ -172,11 +172,15 @@ def diagnose(args):
 
 def list_all(args):
     import ganzoo
-    from ganzoo import config
+    from ganzoo import config, objectives, regularizers
 
     print("Models:")
     for name, description in ganzoo.list_models().items():
         print(f"  {name:14s} {description}")
+    for title, kinds in (("Objectives", objectives.OBJECTIVES), ("Regularizers", regularizers.REGULARIZERS)):
+        print(f"{title} (model options objective=, regularizers=[...]):")
+        for name, kind in kinds.items():
+            print(f"  {name:16s} {kind.__doc__.split(chr(10))[0]}")
     print("Configs:")
     for name in config.available_configs():
         print(f"  {name}")
@@ -242,7 +246,7 @@ def main(argv=None):
     p.add_argument("name", nargs="?", help="preset name (show, download)")
     p.set_defaults(run=presets)
 
-    p = commands.add_parser("list", help="list the registered models and the configs")
+    p = commands.add_parser("list", help="list the registered models, objectives, regularisers and configs")
     p.set_defaults(run=list_all)
 
     args = parser.parse_args(argv)

@@ -63,7 +63,9 @@ def draw(records, sample_picture=None):
     thresholds = {**diagnostics.THRESHOLDS, **header.get("thresholds", {})}
     steps = [r["step"] for r in records if "step" in r]
     x_range = (0, max(steps) if steps else 1)
-    logits = header.get("objective", "") != "wasserstein"  # the GAN objectives' D outputs probabilities
+    # How D's scores read (files before the header had "scores": by objective).
+    reads = header.get("scores") or ("critic" if header.get("objective") == "wasserstein" else "probability")
+    logits = reads != "critic"  # D's outputs in [0, 1]: probabilities, or least squares' targets 0 and 1
     width = WIDTH + (SIDE if sample_picture is not None else 0)
     canvas = Canvas(TITLE_HEIGHT + 4 * PANEL_HEIGHT, width)
     canvas.text(6, 6, f"{header.get('model', '?')} on {header.get('data', '?')}, objective {header.get('objective', '?')}, "
@@ -84,14 +86,18 @@ def draw(records, sample_picture=None):
         panels[1].set_ranges(x_range, (0, 1))
     else:
         lines = [("CRITIC REAL", GREEN, "critic_real"), ("CRITIC FAKE", RED, "critic_fake"),
-                 ("W ESTIMATE", BLUE, "wasserstein_estimate")]
+                 ("W ESTIMATE", BLUE, "wasserstein_estimate"), ("ACC REAL", (120, 200, 140), "d_acc_real"),
+                 ("ACC FAKE", (240, 150, 150), "d_acc_fake")]
         values = np.concatenate([_series(records, "signals", key)[1] for *_, key in lines] + [np.zeros(1)])
         panels[1].set_ranges(x_range, (float(np.nanmin(values)), float(np.nanmax(values))))
-    # 3. The generator's logit gradient (logit objectives), else the critic's gradient penalty.
-    third_key = "g_logit_grad" if logits else "gradient_penalty"
+    lines = [line for line in lines if len(_series(records, "signals", line[2])[1])]
+    # 3. The generator's logit gradient, else the regulariser's penalty (a critic's has no logit gradient).
+    third_key = next((key for key in ("g_logit_grad", "gradient_penalty", "r1_penalty")
+                      if len(_series(records, "signals", key)[1])), "g_logit_grad" if logits else "gradient_penalty")
+    logit_gradient = third_key == "g_logit_grad"
     third = _series(records, "signals", third_key)
     panels[2].set_ranges(x_range, _positive_range(third[1], np.asarray([thresholds["vanishing_logit_grad"], 0.5])
-                                                  if logits else np.zeros(0)), log_y=True)
+                                                  if logit_gradient else np.zeros(0)), log_y=True)
     # 4. Diversity: fractions in [0, 1].
     panels[3].set_ranges(x_range, (0, 1))
 
@@ -120,12 +126,12 @@ def draw(records, sample_picture=None):
         panels[1].line(*_series(records, "signals", key), color, thickness=2 if "ACC" not in label else 1)
     panels[1].legend([(label, color) for label, color, _ in lines])
 
-    panels[2].frame("GENERATOR'S LOGIT GRADIENT" if logits else "GRADIENT PENALTY")
-    if logits:
+    panels[2].frame("GENERATOR'S LOGIT GRADIENT" if logit_gradient else third_key.replace("_", " ").upper())
+    if logit_gradient:
         panels[2].hline(0.5, GREY, dashed=True)
         panels[2].hline(thresholds["vanishing_logit_grad"], RED, dashed=True)
     panels[2].line(*third, PURPLE)
-    panels[2].legend([("BALANCE 1/2", GREY), ("VANISHING", RED)] if logits else [("PENALTY", PURPLE)])
+    panels[2].legend([("BALANCE 1/2", GREY), ("VANISHING", RED)] if logit_gradient else [("PENALTY", PURPLE)])
 
     panels[3].frame("DIVERSITY PER EPOCH")
     mixture = any(r["kind"] == "diversity" and "modes" in r for r in records)

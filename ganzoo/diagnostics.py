@@ -308,7 +308,7 @@ class Diagnostics(keras.callbacks.Callback):
         else:
             self._opened[name] = step
             record.update(message=f"{TITLES[name]}: {message}", evidence=evidence or {},
-                          remedies=remedies(name, self.model.name, self.model.objective, self.model.d_steps))
+                          remedies=remedies(name, self.model.name, self.model.objective.name, self.model.d_steps))
         self._append(record)
         if self.verbose and self._chief:
             text = f"\nganzoo: [step {step:,}] {record['message']}"
@@ -346,7 +346,8 @@ class Diagnostics(keras.callbacks.Callback):
         os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
         self._logit_objective = "d_acc_fake" in gan._trackers and gan._health_signals
         kept = self._resume(int(gan.g_optimizer.iterations.numpy()))
-        header = {"kind": "header", "version": VERSION, "model": gan.name, "objective": gan.objective,
+        header = {"kind": "header", "version": VERSION, "model": gan.name, "objective": gan.objective.name,
+                  "scores": gan.objective.reads,
                   "d_steps": gan.d_steps, "thresholds": self.thresholds,
                   "data": self.mixture.name if self.mixture is not None else "images"}
 
@@ -404,7 +405,8 @@ class Diagnostics(keras.callbacks.Callback):
                 self._baseline_written = True
         if not self._logit_objective or "d_acc_fake" not in window:  # a critic's gradient does not saturate
             return
-        self._check_vanishing(step, window)
+        if "g_logit_grad" in window:  # a hinge loss's logit gradient is constant: nothing to vanish
+            self._check_vanishing(step, window)
         self._check_too_weak(step, window)
 
     def _check_vanishing(self, step, window):

@@ -1,13 +1,14 @@
 """The GAN base model: generator + discriminator + objective + schedule, trained by `fit`."""
 
 import copy
+import warnings
 
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from ganzoo import distribute, losses, precision
+from ganzoo import distribute, objectives, precision, regularizers as regularizers_lib
 from ganzoo.callbacks import GANProgbarLogger
 from ganzoo.data import conform as conform_real_data
 from ganzoo.optimizers import BothOptimizers, track_gradient_norm
@@ -16,20 +17,12 @@ from ganzoo.registry import is_positive_int
 VALIDATION_STREAM, SAMPLING_STREAM = 1, 2  # noise streams beside training's (GAN._stream_seed)
 LATENT_BLOCK = 65_536  # latents drawn at a time by generate()
 
-_OBJECTIVE_METRICS = {
-    # GAN objectives: D's outputs read as probabilities D(x), D(G(z)).
-    True: ("d_loss", "g_loss", "d_real", "d_fake"),
-    # Wasserstein: raw critic values and the estimate E[f(x)] - E[f(G(z))] of W(P_r, P_g).
-    False: ("d_loss", "g_loss", "critic_real", "critic_fake", "wasserstein_estimate"),
-}
 # Training-health signals (compile(health_signals=True), the default; read by
 # ganzoo.diagnostics.Diagnostics). Gradient norms: the global L2 norm of the summed gradient
 # of each update over the network's trainable variables (D's: the mean over its k updates).
+# Each objective adds its own (Objective.health_metric_names: D's accuracies, the generator's
+# logit gradient).
 GRADIENT_NORM_METRICS = ("d_grad_norm", "g_grad_norm")
-# Logit objectives only: D's accuracy on real (logit > 0) and generated (logit < 0) data in its
-# last update of the step, and |dL_G/dl|, the generator loss's gradient w.r.t. D's logit on the
-# fakes (mean over them): what vanishes when D wins under minimax (see losses.GENERATOR_LOGIT_GRADIENT).
-LOGIT_HEALTH_METRICS = ("d_acc_real", "d_acc_fake", "g_logit_grad")
 
 
 @keras.saving.register_keras_serializable(package="ganzoo")
@@ -58,11 +51,14 @@ class GAN(keras.Model):
     Args:
         generator: Keras model, latent [batch, latent_dim] -> data [batch, *data_shape].
         discriminator: Keras model, data -> one score per example (logit or critic value).
-        objective: "minimax", "non_saturating" or "wasserstein" (see `ganzoo.losses`).
+        objective: an `ganzoo.objectives.Objective` or its name: "minimax", "non_saturating",
+            "wasserstein", "hinge", "least_squares".
         d_steps: discriminator updates per generator update (k; WGAN's n_critic).
-        gradient_penalty_weight: λ of WGAN-GP's gradient penalty; 0 disables it.
-        clip_value: c of WGAN's weight clipping, applied after each critic update; None
-            disables it.
+        regularizers: `ganzoo.regularizers.Regularizer`s or their names: "gradient_penalty"
+            (WGAN-GP), "weight_clipping" (WGAN), "r1", "spectral_norm"; each checks that it
+            can act on the discriminator (a gradient penalty refuses a BatchNorm one).
+            `gradient_penalty_weight=λ` and `clip_value=c`, the arguments of ganzoo 0.1, still
+            work (deprecated) and become GradientPenalty(λ) and WeightClipping(c).
         seed: integer seed of the model's noise; None picks one at random (and saves it).
         ema_decay: keep an exponential moving average of the generator's weights with this
             decay (e.g. 0.999; None: no average). See "EMA generator" below.
@@ -92,23 +88,21 @@ class GAN(keras.Model):
     Reference: Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014.
     """
 
-    def __init__(self, generator, discriminator, objective="non_saturating", d_steps=1,
-                 gradient_penalty_weight=0.0, clip_value=None, seed=None,
-                 default_optimizers=None, ema_decay=None, **kwargs):
+    def __init__(self, generator, discriminator, objective="non_saturating", d_steps=1, regularizers=(),
+                 seed=None, default_optimizers=None, ema_decay=None, **kwargs):
+        regularizers = regularizers_lib.get_list(regularizers) + _legacy_regularizers(kwargs)
         super().__init__(**kwargs)
         if int(d_steps) < 1:
             raise ValueError(f"d_steps must be a positive integer; got {d_steps}.")
-        if gradient_penalty_weight < 0:
-            raise ValueError(f"gradient_penalty_weight must be >= 0; got {gradient_penalty_weight}.")
-        if clip_value is not None and clip_value <= 0:
-            raise ValueError(f"clip_value must be positive or None; got {clip_value}.")
+        self.objective = objectives.get(objective)
+        for regularizer in regularizers:
+            discriminator = regularizer.prepare_discriminator(discriminator)
+        for regularizer in regularizers:
+            regularizer.check(discriminator)
+        self.regularizers = regularizers
         self.generator = generator
         self.discriminator = discriminator
-        self.objective = objective
-        self._d_loss_fn, self._g_loss_fn, self._outputs_are_logits = losses.get_objective(objective)
         self.d_steps = int(d_steps)
-        self.gradient_penalty_weight = float(gradient_penalty_weight)
-        self.clip_value = clip_value
         self.seed = int(seed) if seed is not None else int(tf.random.uniform([], 0, 2**31 - 1, tf.int64))
         self.default_optimizers = default_optimizers or {
             "discriminator": keras.optimizers.serialize(keras.optimizers.Adam(2e-4, beta_1=0.5)),
@@ -138,10 +132,10 @@ class GAN(keras.Model):
             shape=(), dtype="int64", initializer="zeros", trainable=False,
             aggregation="only_first_replica", name="noise_step",
         )
-        names = _OBJECTIVE_METRICS[self._outputs_are_logits]
-        if self.gradient_penalty_weight:
-            names += ("gradient_penalty",)
-        names += GRADIENT_NORM_METRICS + (LOGIT_HEALTH_METRICS if self._outputs_are_logits else ())
+        names = ("d_loss", "g_loss") + self.objective.metric_names
+        for regularizer in self.regularizers:
+            names += regularizer.metric_names
+        names += GRADIENT_NORM_METRICS + self.objective.health_metric_names
         self._health_signals = True
         self._trackers = {name: keras.metrics.Mean(name=name) for name in names}
         self.d_optimizer = None
@@ -157,6 +151,16 @@ class GAN(keras.Model):
         """The generator: `gan(z)` and `gan.predict(z)` give float32 samples in data space,
         from the EMA generator when the model keeps one (the raw one when training)."""
         return self._generate(latent, training, use_ema=not training)
+
+    @property
+    def gradient_penalty_weight(self):
+        """λ of the GradientPenalty regulariser, 0 without one (ganzoo 0.1's attribute)."""
+        return next((r.weight for r in self.regularizers if isinstance(r, regularizers_lib.GradientPenalty)), 0.0)
+
+    @property
+    def clip_value(self):
+        """c of the WeightClipping regulariser, None without one (ganzoo 0.1's attribute)."""
+        return next((r.clip_value for r in self.regularizers if isinstance(r, regularizers_lib.WeightClipping)), None)
 
     @property
     def sampling_generator(self):
@@ -214,7 +218,7 @@ class GAN(keras.Model):
 
     def _reported_metrics(self):
         """The trackers a step reports: all, or without the health signals when they are off."""
-        health = GRADIENT_NORM_METRICS + LOGIT_HEALTH_METRICS
+        health = GRADIENT_NORM_METRICS + self.objective.health_metric_names
         return {name: tracker for name, tracker in self._trackers.items()
                 if self._health_signals or name not in health}
 
@@ -223,9 +227,9 @@ class GAN(keras.Model):
                 steps_per_execution=1, health_signals=True):
         """Configures the two optimisers; None means the model's paper defaults.
 
-        `health_signals` (on by default) makes each step also report the gradient norms and,
-        for logit objectives, D's accuracies and the generator's logit gradient (see
-        GRADIENT_NORM_METRICS, LOGIT_HEALTH_METRICS): no extra forward or backward pass, one
+        `health_signals` (on by default) makes each step also report the gradient norms and
+        what the objective watches, such as D's accuracies and the generator's logit gradient
+        (GRADIENT_NORM_METRICS, `Objective.health_metric_names`): no extra forward or backward pass, one
         read of each update's gradients. False reports the losses and scores alone.
 
         Both are built here, inside the model's distribution strategy scope, so that no
@@ -261,7 +265,11 @@ class GAN(keras.Model):
         }
 
     def get_compile_config(self):
-        return dict(getattr(self, "_gan_compile_config", {}))
+        config = dict(getattr(self, "_gan_compile_config", {}))
+        if config:  # the optimisers as they are now (a resized learning-rate decay, ganzoo.schedules)
+            config.update(d_optimizer=keras.optimizers.serialize(self.d_optimizer),
+                          g_optimizer=keras.optimizers.serialize(self.g_optimizer))
+        return config
 
     def compile_from_config(self, config):
         # Optimiser variables are built by compile(), so the saved state loads into them next.
@@ -417,43 +425,51 @@ class GAN(keras.Model):
         return ops.sum(per_example) / ops.cast(global_count, per_example.dtype)
 
     def discriminator_objective(self, real, fake, alpha, training=True):
-        """Per-example discriminator loss (with gradient penalty), scores, and penalty."""
+        """Per-example discriminator loss (the objective's plus the regularisers' penalties),
+        the scores, and the regularisers' metrics."""
         real_scores = self._score(real, training)
         fake_scores = self._score(fake, training)
-        per_example = self._d_loss_fn(real_scores, fake_scores)
-        penalty = None
-        if self.gradient_penalty_weight:
-            penalty = losses.gradient_penalty(lambda x: self._score(x, training), real, fake, alpha)
-            per_example = per_example + self.gradient_penalty_weight * penalty
-        return per_example, real_scores, fake_scores, penalty
+        per_example = self.objective.discriminator_loss(real_scores, fake_scores)
+        step = self.d_optimizer.iterations if training and self.d_optimizer is not None else None
+        regularizer_metrics = {}
+        for regularizer in self.regularizers:
+            penalty, metrics = regularizer.penalty(lambda x: self._score(x, training), real, fake, alpha,
+                                                   real_scores, step)
+            if penalty is not None:
+                per_example = per_example + penalty
+            regularizer_metrics.update(metrics)
+        return per_example, real_scores, fake_scores, regularizer_metrics
 
-    def generator_objective(self, real, latent, training=True):
+    def generator_objective(self, real, latent, training=True, alpha=None):
         """Per-example generator loss and the discriminator's scores on the generated data.
 
-        `real` is unused here; the unrolled GAN needs it for its look-ahead.
+        `real` and `alpha` (interpolation weights) are unused here; the unrolled GAN needs
+        them for its look-ahead.
         """
         fake_scores = self._score(self._generate(latent, training), training)
-        return self._g_loss_fn(fake_scores), fake_scores
+        return self.objective.generator_loss(fake_scores), fake_scores
 
     def _discriminator_update(self, real, latent, alpha):
         fake = self._generate(latent, training=True)
         with tf.GradientTape() as tape:
-            per_example, real_scores, fake_scores, penalty = self.discriminator_objective(
+            per_example, real_scores, fake_scores, regularizer_metrics = self.discriminator_objective(
                 real, fake, alpha)
             # scale_loss multiplies by a LossScaleOptimizer's scale (and is x1 otherwise); its
             # apply_gradients divides the gradients by it again and skips non-finite ones.
             loss = self.d_optimizer.scale_loss(self._scale(per_example))
         variables = self.discriminator.trainable_variables
         self._apply(self.d_optimizer, tape.gradient(loss, variables), variables, "d_grad_norm")
-        if self.clip_value is not None:
-            losses.clip_weights(variables, self.clip_value)
-        return per_example, real_scores, fake_scores, penalty
+        for regularizer in self.regularizers:
+            if regularizer.constrains_weights:
+                for variable, value in zip(variables, regularizer.constrain([v.value for v in variables])):
+                    variable.assign(value)
+        return per_example, real_scores, fake_scores, regularizer_metrics
 
-    def _generator_update(self, real, latent):
+    def _generator_update(self, real, latent, alpha):
         """One generator step; returns its per-example loss and the scores it was computed
         from (for the unrolled GAN, the look-ahead discriminator's)."""
         with tf.GradientTape() as tape:
-            per_example, fake_scores = self.generator_objective(real, latent)
+            per_example, fake_scores = self.generator_objective(real, latent, alpha=alpha)
             loss = self.g_optimizer.scale_loss(self._scale(per_example))
         variables = self.generator.trainable_variables
         self._apply(self.g_optimizer, tape.gradient(loss, variables), variables, "g_grad_norm")
@@ -484,7 +500,7 @@ class GAN(keras.Model):
             latents, alphas = self._draw_step_noise(ops.shape(real_batches[0])[0])
             for step, real in enumerate(real_batches):
                 d_out = self._discriminator_update(real, latents[step], alphas[step])
-            g_per_example, g_fake_scores = self._generator_update(real_batches[-1], latents[-1])
+            g_per_example, g_fake_scores = self._generator_update(real_batches[-1], latents[-1], alphas[-1])
             self._update_ema()
             return self._update_metrics(*d_out, g_per_example, g_fake_scores)
 
@@ -500,28 +516,21 @@ class GAN(keras.Model):
         latents, alphas = self._draw_step_noise(ops.shape(real)[0], self._stream_seed(VALIDATION_STREAM, batch_index))
         fake = self._generate(latents[0], training=False)
         d_out = self.discriminator_objective(real, fake, alphas[0], training=False)
-        g_per_example, _ = self.generator_objective(real, latents[-1], training=False)
+        g_per_example, _ = self.generator_objective(real, latents[-1], training=False, alpha=alphas[-1])
         return self._update_metrics(*d_out, g_per_example)
 
-    def _update_metrics(self, d_per_example, real_scores, fake_scores, penalty, g_per_example, g_fake_scores=None):
+    def _update_metrics(self, d_per_example, real_scores, fake_scores, regularizer_metrics, g_per_example,
+                        g_fake_scores=None):
         """Updates the trackers with a step's values; `g_fake_scores` (the generator update's
-        scores) only in training: evaluation computes no gradients, so it reports no norms."""
-        values = {"d_loss": ops.mean(d_per_example), "g_loss": ops.mean(g_per_example)}
-        if self._outputs_are_logits:
-            values["d_real"] = ops.mean(ops.sigmoid(real_scores))
-            values["d_fake"] = ops.mean(ops.sigmoid(fake_scores))
-            if self._health_signals and g_fake_scores is not None:
-                values["d_acc_real"] = ops.mean(ops.cast(real_scores > 0, "float32"))
-                values["d_acc_fake"] = ops.mean(ops.cast(fake_scores < 0, "float32"))
-                values["g_logit_grad"] = ops.mean(ops.abs(losses.GENERATOR_LOGIT_GRADIENT[self.objective](g_fake_scores)))
-        else:
-            values["critic_real"] = ops.mean(real_scores)
-            values["critic_fake"] = ops.mean(fake_scores)
-            values["wasserstein_estimate"] = values["critic_real"] - values["critic_fake"]
-        if penalty is not None:
-            values["gradient_penalty"] = ops.mean(penalty)
+        scores) only in training: evaluation computes no gradients, so it reports no norms.
+        A regulariser's metric may come as (value, weight): a lazy one weighs its idle steps 0."""
+        values = {"d_loss": ops.mean(d_per_example), "g_loss": ops.mean(g_per_example),
+                  **self.objective.score_metrics(real_scores, fake_scores), **regularizer_metrics}
+        if self._health_signals and g_fake_scores is not None:
+            values.update(self.objective.health_metrics(real_scores, fake_scores, g_fake_scores))
         for name, value in values.items():
-            self._trackers[name].update_state(value)
+            value, weight = value if isinstance(value, tuple) else (value, None)
+            self._trackers[name].update_state(value, sample_weight=weight)
         reported = self._reported_metrics()
         if g_fake_scores is None:  # evaluation: no gradients, so no norms or logit gradient
             reported = {name: tracker for name, tracker in reported.items() if name in values}
@@ -542,10 +551,9 @@ class GAN(keras.Model):
         config.update(
             generator=keras.saving.serialize_keras_object(self.generator),
             discriminator=keras.saving.serialize_keras_object(self.discriminator),
-            objective=self.objective,
+            objective=objectives.serialize(self.objective),
             d_steps=self.d_steps,
-            gradient_penalty_weight=self.gradient_penalty_weight,
-            clip_value=self.clip_value,
+            regularizers=[regularizers_lib.serialize(regularizer) for regularizer in self.regularizers],
             seed=self.seed,
             default_optimizers=self.default_optimizers,
             ema_decay=self.ema_decay,
@@ -558,11 +566,31 @@ class GAN(keras.Model):
     def from_config(cls, config):
         config = dict(config)
         generator_only = config.pop("generator_only", False)
+        if "gradient_penalty_weight" in config or "clip_value" in config:  # written by ganzoo 0.1
+            config["_from_saved_config"] = True
         for key in ("generator", "discriminator"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         gan = cls(**config)
         gan.generator_only = generator_only
         return gan
+
+
+def _legacy_regularizers(kwargs):
+    """The regularisers of ganzoo 0.1's `gradient_penalty_weight` and `clip_value` arguments,
+    popped from `kwargs` (saved models and presets of that version carry them)."""
+    weight, clip_value = kwargs.pop("gradient_penalty_weight", None), kwargs.pop("clip_value", None)
+    from_saved_config = kwargs.pop("_from_saved_config", False)
+    if weight is None and clip_value is None:
+        return []
+    if not from_saved_config:
+        warnings.warn("GAN's gradient_penalty_weight and clip_value arguments are deprecated: pass "
+                      "regularizers=[GradientPenalty(weight)] or [WeightClipping(clip_value)] "
+                      "(ganzoo.regularizers).", DeprecationWarning, stacklevel=3)
+    if weight is not None and weight < 0:
+        raise ValueError(f"gradient_penalty_weight must be >= 0; got {weight}.")
+    # 0.1's wgan clipped its BatchNorm critic, as the paper did (see WeightClipping).
+    return (([regularizers_lib.GradientPenalty(weight)] if weight else [])
+            + ([regularizers_lib.WeightClipping(clip_value, allow_batch_norm=True)] if clip_value is not None else []))
 
 
 def resolve_optimizer(identifier):

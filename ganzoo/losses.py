@@ -1,11 +1,11 @@
-"""Adversarial objectives and regularisers as small pure functions.
+"""Adversarial losses and penalties as small pure functions.
 
 Every loss takes the discriminator's raw outputs (logits for the GAN objectives, critic values
-for the Wasserstein one) and returns **one value per example**, so the caller chooses the
-reduction: `GAN.train_step` sums and divides by the *global* batch, which keeps gradients right
-under `tf.distribute` (each replica's gradients are summed across replicas).
+for the Wasserstein and hinge ones) and returns **one value per example**, so the caller chooses
+the reduction: `GAN.train_step` sums and divides by the *global* batch, which keeps gradients
+right under `tf.distribute` (each replica's gradients are summed across replicas).
 
-Objectives are selected by name through `OBJECTIVES`, one dict, not if/elif chains.
+`ganzoo.objectives` pairs them into objectives and `ganzoo.regularizers` wraps the penalties.
 """
 
 from keras import ops
@@ -44,6 +44,26 @@ def wasserstein_generator_loss(fake_scores):
     return -_per_example(fake_scores)
 
 
+def hinge_discriminator_loss(real_scores, fake_scores):
+    """max(0, 1 - D(x)) + max(0, 1 + D(G(z))) per example (Lim & Ye 2017; Miyato et al. 2018, Eq. 16)."""
+    return _per_example(ops.relu(1.0 - real_scores)) + _per_example(ops.relu(1.0 + fake_scores))
+
+
+def hinge_generator_loss(fake_scores):
+    """-D(G(z)) per example (Miyato et al. 2018; SAGAN)."""
+    return -_per_example(fake_scores)
+
+
+def least_squares_discriminator_loss(real_scores, fake_scores):
+    """½(D(x) - 1)² + ½D(G(z))² per example (Mao et al. 2017, Eq. 9 with a = 0, b = 1)."""
+    return 0.5 * _per_example(ops.square(real_scores - 1.0)) + 0.5 * _per_example(ops.square(fake_scores))
+
+
+def least_squares_generator_loss(fake_scores):
+    """½(D(G(z)) - 1)² per example (Mao et al. 2017, Eq. 9 with c = 1)."""
+    return 0.5 * _per_example(ops.square(fake_scores - 1.0))
+
+
 def safe_norm(x, axis, epsilon=1e-12):
     """Euclidean norm whose gradient stays finite at x = 0 (plain sqrt's is inf there)."""
     return ops.sqrt(ops.sum(ops.square(x), axis=axis) + epsilon)
@@ -60,19 +80,29 @@ def gradient_penalty(critic, real, fake, alpha):
 
     Returns one penalty per critic score: per example, or per pack for a packing critic.
     """
-    import tensorflow as tf  # ganzoo targets the TensorFlow backend (checked at import).
-
     alpha = ops.reshape(alpha, [-1] + [1] * (len(real.shape) - 1))
     interpolated = alpha * real + (1.0 - alpha) * fake
+    return ops.square(safe_norm(input_gradients(critic, interpolated), axis=1) - 1.0)
+
+
+def r1_penalty(critic, real):
+    """||grad_x D(x)||₂² per example on real data (Mescheder et al. 2018, Eq. 9, without γ/2)."""
+    return ops.sum(ops.square(input_gradients(critic, real)), axis=1)
+
+
+def input_gradients(critic, inputs):
+    """The gradient of each of the critic's scores w.r.t. its input, flattened: [scores, -1].
+
+    A packing critic (PacGAN) scores packs of m consecutive examples and its input is the
+    whole pack, so each row holds a pack's gradient."""
+    import tensorflow as tf  # ganzoo targets the TensorFlow backend (checked at import).
+
     with tf.GradientTape() as tape:
-        tape.watch(interpolated)
-        scores = critic(interpolated)
-    gradients = tape.gradient(scores, interpolated)
-    # One norm per critic score: a packing critic (PacGAN) scores packs of m consecutive
-    # examples, its input is the whole pack, so the norm runs over the pack.
+        tape.watch(inputs)
+        scores = critic(inputs)
+    gradients = tape.gradient(scores, inputs)
     num_scores = ops.shape(ops.reshape(scores, [-1]))[0]
-    norms = safe_norm(ops.reshape(gradients, [num_scores, -1]), axis=1)
-    return ops.square(norms - 1.0)
+    return ops.reshape(gradients, [num_scores, -1])
 
 
 def clip_weights(variables, clip_value):
@@ -84,24 +114,6 @@ def clip_weights(variables, clip_value):
 def _per_example(scores):
     """Discriminator outputs of shape [batch, 1] (or [batch]) as a [batch] vector."""
     return ops.reshape(scores, [-1])
-
-
-# name -> (discriminator loss, generator loss, whether outputs are logits of a probability)
-OBJECTIVES = {
-    "minimax": (minimax_discriminator_loss, minimax_generator_loss, True),
-    "non_saturating": (minimax_discriminator_loss, non_saturating_generator_loss, True),
-    "wasserstein": (wasserstein_critic_loss, wasserstein_generator_loss, False),
-}
-
-
-def get_objective(name):
-    """Returns (discriminator_loss, generator_loss, outputs_are_logits) for an objective name."""
-    if name not in OBJECTIVES:
-        raise ValueError(
-            f"Unknown objective {name!r}. Valid objectives: {', '.join(sorted(OBJECTIVES))}."
-        )
-    return OBJECTIVES[name]
-
 
 
 # The generator loss's gradient w.r.t. D's logit l on a generated example, per example: the

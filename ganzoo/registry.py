@@ -8,7 +8,7 @@ import inspect
 
 import numpy as np
 
-from ganzoo import precision as precision_lib
+from ganzoo import objectives as _objectives, precision as precision_lib, regularizers as _regularizers
 
 _BUILDERS = {}
 
@@ -68,7 +68,11 @@ OPTION_RULES = {
     "second_order": (lambda v: isinstance(v, bool), "True or False"),
     "generator_batch_norm": (lambda v: isinstance(v, bool), "True or False"),
     "synchronized_batch_norm": (lambda v: isinstance(v, bool), "True or False"),
-    "objective": (lambda v: isinstance(v, str), "a string"),
+    "objective": (lambda v: isinstance(v, (str, dict, _objectives.Objective)),
+                  "an objective's name (minimax, non_saturating, wasserstein, hinge, least_squares) or an Objective"),
+    "regularizers": (lambda v: isinstance(v, (list, tuple, str, dict, _regularizers.Regularizer)),
+                     "a list of regularisers (gradient_penalty, weight_clipping, r1, spectral_norm, "
+                     "{'name': ..., **options}, or Regularizer instances)"),
     "architecture": (lambda v: isinstance(v, str), "a string"),
     "critic_normalization": (lambda v: isinstance(v, str), "a string"),
 }

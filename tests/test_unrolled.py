@@ -91,11 +91,11 @@ def test_first_order_option_stops_the_gradient_through_the_unrolled_updates(floa
     for _ in range(first_order_gan.unroll_steps):
         fake = first_order_gan.generator(latent)
         with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(first_order_gan._d_loss_fn(first_order_gan.discriminator(real), first_order_gan.discriminator(fake)))
+            loss = tf.reduce_mean(first_order_gan.objective.discriminator_loss(first_order_gan.discriminator(real), first_order_gan.discriminator(fake)))
         variables = first_order_gan.discriminator.trainable_variables
         first_order_gan.d_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
     with tf.GradientTape() as tape:
-        loss = tf.reduce_mean(first_order_gan._g_loss_fn(first_order_gan.discriminator(first_order_gan.generator(latent))))
+        loss = tf.reduce_mean(first_order_gan.objective.generator_loss(first_order_gan.discriminator(first_order_gan.generator(latent))))
     expected = tape.gradient(loss, first_order_gan.generator.trainable_variables)
     for f, e in zip(first, expected):
         np.testing.assert_allclose(f, e, rtol=1e-6, atol=1e-10)
@@ -109,7 +109,7 @@ def test_functional_adam_step_equals_keras_adam():
     for _ in range(2):  # the second step starts from non-zero moments and iterations = 1
         weights = [tf.identity(v.value) for v in variables]
         with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(gan._d_loss_fn(gan.discriminator(real), gan.discriminator(fake)))
+            loss = tf.reduce_mean(gan.objective.discriminator_loss(gan.discriminator(real), gan.discriminator(fake)))
         grads = tape.gradient(loss, variables)
         functional, _ = gan._functional_update(weights, grads, gan._optimizer_slots())
         gan.d_optimizer.apply_gradients(zip(grads, variables))

@@ -2,7 +2,7 @@
 
 import keras
 
-from ganzoo import networks
+from ganzoo import networks, regularizers as regularizers_lib
 
 
 def adam(learning_rate, beta_1=0.5, beta_2=0.999):
@@ -11,6 +11,21 @@ def adam(learning_rate, beta_1=0.5, beta_2=0.999):
 
 def rmsprop(learning_rate):
     return keras.optimizers.serialize(keras.optimizers.RMSprop(learning_rate))
+
+
+def model_regularizers(regularizers, defaults=()):
+    """The regularisers a builder gives its GAN: the user's `regularizers` if given (they
+    replace the model's own), else `defaults`."""
+    return regularizers_lib.get_list(list(defaults) if regularizers is None else regularizers)
+
+
+def critic_normalization_for(critic_normalization, regularizers, default="batch"):
+    """"auto": `default`, or layer normalisation when a regulariser rules out BatchNorm (a
+    gradient penalty, R1: their penalties are per example); anything else as given (a
+    regulariser refuses a BatchNorm critic it cannot act on, with a message)."""
+    if critic_normalization != "auto":
+        return critic_normalization
+    return "layer" if any(r.forbids_batch_norm for r in regularizers) else default
 
 
 def build_networks(data_shape, architecture, latent_dim, generator_units, discriminator_units,

@@ -6,7 +6,7 @@ from keras import ops
 
 from ganzoo import precision
 from ganzoo.gan import GAN, resolve_optimizer
-from ganzoo.models.common import adam, build_networks
+from ganzoo.models.common import adam, build_networks, critic_normalization_for, model_regularizers
 from ganzoo.registry import register
 
 
@@ -39,8 +39,11 @@ class UnrolledGAN(GAN):
     unrolled updates (how the discriminator would react to the generator's move, the term that
     counters mode collapse); `second_order=False` stops it there, leaving only the look-ahead.
 
-    The unrolled steps use the last critic step's real minibatch and the generator's fakes.
-    Under `tf.distribute` each replica unrolls on its own share of the batch.
+    The unrolled steps use the last critic step's real minibatch and the generator's fakes,
+    and the discriminator's whole loss: the objective's, the regularisers' penalties (a
+    gradient penalty on the last critic step's interpolation weights; a lazy R1 on every
+    unrolled step, at its plain weight) and their constraints (weight clipping after each
+    unrolled step). Under `tf.distribute` each replica unrolls on its own share of the batch.
 
     Args:
         unroll_steps: K, the number of look-ahead discriminator updates.
@@ -55,13 +58,10 @@ class UnrolledGAN(GAN):
         super().__init__(*args, **kwargs)
         if int(unroll_steps) < 0:
             raise ValueError(f"unroll_steps must be >= 0; got {unroll_steps}.")
-        if self.gradient_penalty_weight or self.clip_value is not None:
-            raise ValueError("UnrolledGAN unrolls the plain objective; it supports neither a "
-                             "gradient penalty nor weight clipping.")
         self.unroll_steps = int(unroll_steps)
         self.second_order = bool(second_order)
 
-    def generator_objective(self, real, latent, training=True):
+    def generator_objective(self, real, latent, training=True, alpha=None):
         fake = self._generate(latent, training)
         weights = [tf.identity(v.value) for v in self.discriminator.trainable_variables]
         frozen = [v.value for v in self.discriminator.non_trainable_variables]
@@ -77,15 +77,28 @@ class UnrolledGAN(GAN):
         for _ in range(self.unroll_steps):
             with tf.GradientTape() as tape:
                 tape.watch(weights)
-                loss = ops.mean(self._d_loss_fn(score(weights, real), score(weights, unroll_fake)))
+                loss = ops.mean(self._lookahead_loss(lambda data: score(weights, data), real, unroll_fake, alpha))
                 if loss_scale is not None:
                     loss = loss * ops.cast(loss_scale, loss.dtype)
             gradients = tape.gradient(loss, weights)
             if loss_scale is not None:
                 gradients = [g / ops.cast(loss_scale, g.dtype) for g in gradients]
             weights, slots = self._functional_update(weights, gradients, slots)
+            for regularizer in self.regularizers:
+                if regularizer.constrains_weights:
+                    weights = regularizer.constrain(weights)
         fake_scores = score(weights, fake)
-        return self._g_loss_fn(fake_scores), fake_scores
+        return self.objective.generator_loss(fake_scores), fake_scores
+
+    def _lookahead_loss(self, critic, real, fake, alpha):
+        """The discriminator's per-example loss, penalties included, for an unrolled step."""
+        real_scores = critic(real)
+        per_example = self.objective.discriminator_loss(real_scores, critic(fake))
+        for regularizer in self.regularizers:
+            penalty, _ = regularizer.penalty(critic, real, fake, alpha, real_scores, step=None)
+            if penalty is not None:
+                per_example = per_example + penalty
+        return per_example
 
     def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
         """`GAN.compile`; the discriminator's optimiser must be one the look-ahead reproduces."""
@@ -130,8 +143,8 @@ class UnrolledGAN(GAN):
 
 
 @register("unrolled_gan")
-def unrolled_gan(data_shape, unroll_steps=5, second_order=True, objective="minimax",
-                 architecture="auto", latent_dim=None, generator_units=None, discriminator_units=None,
+def unrolled_gan(data_shape, unroll_steps=5, second_order=True, objective="minimax", regularizers=None,
+                 critic_normalization="auto", architecture="auto", latent_dim=None, generator_units=None, discriminator_units=None,
                  filters=64, d_learning_rate=1e-4, g_learning_rate=1e-3, seed=None, ema_decay=None,
                  synchronized_batch_norm=False):
     """Metz et al. 2017: generator trained against the discriminator unrolled K steps ahead.
@@ -139,15 +152,19 @@ def unrolled_gan(data_shape, unroll_steps=5, second_order=True, objective="minim
     Defaults from the paper's mixture experiments: K = 5, the gradient flowing through the
     unrolled updates, minimax objective, Adam β1 0.5 with learning rates 1e-4 (discriminator)
     and 1e-3 (generator), MLP networks for vectors (latent 256, G 2x128 ReLU, D 1x128); the
-    DCGAN networks for images.
+    DCGAN networks for images (layer normalisation in D with a per-example penalty,
+    `critic_normalization="auto"`). Any objective and regularisers: the look-ahead unrolls
+    the discriminator's whole loss.
 
     Reference: Metz, Poole, Pfau, Sohl-Dickstein, "Unrolled Generative Adversarial Networks",
     ICLR 2017.
     """
+    regularizers = model_regularizers(regularizers)
     generator, discriminator = build_networks(data_shape, architecture, latent_dim, generator_units,
                                               discriminator_units, filters,
+                                              critic_normalization_for(critic_normalization, regularizers),
                                               synchronized_batch_norm=synchronized_batch_norm)
-    return UnrolledGAN(generator, discriminator, objective=objective, unroll_steps=unroll_steps,
+    return UnrolledGAN(generator, discriminator, objective=objective, regularizers=regularizers, unroll_steps=unroll_steps,
                        second_order=second_order, seed=seed, ema_decay=ema_decay,
                        default_optimizers={"discriminator": adam(d_learning_rate), "generator": adam(g_learning_rate)},
                        name="unrolled_gan")

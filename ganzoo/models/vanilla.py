@@ -1,12 +1,12 @@
 """The original GAN (Goodfellow et al. 2014)."""
 
 from ganzoo.gan import GAN
-from ganzoo.models.common import adam, build_networks
+from ganzoo.models.common import adam, build_networks, model_regularizers
 from ganzoo.registry import register
 
 
 @register("vanilla_gan")
-def vanilla_gan(data_shape, objective="minimax", latent_dim=None, generator_units=None,
+def vanilla_gan(data_shape, objective="minimax", regularizers=None, latent_dim=None, generator_units=None,
                 discriminator_units=None, d_steps=1, learning_rate=2e-4, seed=None, ema_decay=None):
     """Goodfellow et al. 2014: MLP generator and discriminator, minimax objective.
 
@@ -18,6 +18,7 @@ def vanilla_gan(data_shape, objective="minimax", latent_dim=None, generator_unit
     """
     generator, discriminator = build_networks(
         data_shape, "mlp", latent_dim, generator_units, discriminator_units, filters=None)
-    return GAN(generator, discriminator, objective=objective, d_steps=d_steps, seed=seed, ema_decay=ema_decay,
+    return GAN(generator, discriminator, objective=objective, d_steps=d_steps,
+               regularizers=model_regularizers(regularizers), seed=seed, ema_decay=ema_decay,
                default_optimizers={"discriminator": adam(learning_rate), "generator": adam(learning_rate)},
                name="vanilla_gan")
