@@ -1,6 +1,6 @@
 """pacgan (PacGAN2; model.pack=4 for PacGAN4) on the grid25 mixture: ganzoo train --config pacgan_grid25"""
 
-from ganzoo.config import mixture_experiment
+from _mixture_protocol import mixture_experiment
 
 
 def get_config():

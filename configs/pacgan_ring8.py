@@ -4,7 +4,7 @@
 all 8 modes on every seed with 97% high-quality samples (the pacgan_ring8 preset is seed 0's run).
 """
 
-from ganzoo.config import mixture_experiment
+from _mixture_protocol import mixture_experiment
 
 
 def get_config():

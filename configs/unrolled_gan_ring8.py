@@ -1,6 +1,6 @@
 """unrolled_gan on the ring8 mixture: ganzoo train --config unrolled_gan_ring8"""
 
-from ganzoo.config import mixture_experiment
+from _mixture_protocol import mixture_experiment
 
 
 def get_config():

@@ -1,6 +1,6 @@
 """wgan_gp on the grid25 mixture: ganzoo train --config wgan_gp_grid25"""
 
-from ganzoo.config import mixture_experiment
+from _mixture_protocol import mixture_experiment
 
 
 def get_config():

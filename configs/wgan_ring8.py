@@ -1,6 +1,6 @@
 """wgan on the ring8 mixture: ganzoo train --config wgan_ring8"""
 
-from ganzoo.config import mixture_experiment
+from _mixture_protocol import mixture_experiment
 
 
 def get_config():

@@ -9,7 +9,9 @@ A config has four sections:
     train:   see TRAIN_DEFAULTS
 
 Files live in the repository's `configs/` (installed under <prefix>/share/ganzoo/configs);
-a config is named by its path or by its file name without `.py`.
+a config is named by its path or by its file name without `.py`. A file can import the modules
+beside it (e.g. `_mixture_protocol`, the mode benchmark's protocol); files starting with `_` are
+not configs.
 """
 
 import ast
@@ -19,7 +21,7 @@ import inspect
 import os
 import sys
 
-from ganzoo import data, precision, registry
+from ganzoo import data, precision, registry, schedules
 from ganzoo.diagnostics import THRESHOLDS, check_thresholds
 
 TRAIN_DEFAULTS = {
@@ -31,6 +33,7 @@ TRAIN_DEFAULTS = {
     "verbose": "auto",         # Keras's progress bar: "auto", 0, 1 or 2
     "precision": "float32",    # float32, mixed_bfloat16, mixed_float16, or auto (ganzoo.precision)
     "diagnostics": True,       # health events (ganzoo.diagnostics): true, false, or {threshold: value, ...}
+    "learning_rate_decay": None,  # "cosine": both learning rates decay to 0 over the run (ganzoo.schedules)
 }
 COMPILE_KEYS = ("d_optimizer", "g_optimizer", "steps_per_execution", "jit_compile", "health_signals")
 DATA_KEYS = tuple(inspect.signature(data.load).parameters)
@@ -68,7 +71,12 @@ def load(name_or_path, overrides=()):
     path = resolve_path(name_or_path)
     spec = importlib.util.spec_from_file_location(f"ganzoo_config_{os.path.basename(path)[:-3]}", path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    directory = os.path.dirname(os.path.abspath(path))
+    sys.path.insert(0, directory)  # for the modules beside it
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(directory)
     if not hasattr(module, "get_config"):
         raise ValueError(f"Config file {path} must define get_config() returning a dict.")
     config = module.get_config()
@@ -141,6 +149,7 @@ VALUE_RULES = [
     ("train", "num_sample_images", _COUNT),
     ("train", "sample_seed", _INTEGER),
     ("train", "verbose", (lambda v: v in ("auto", 0, 1, 2) and not isinstance(v, bool), '"auto", 0, 1 or 2')),
+    ("train", "learning_rate_decay", (lambda v: v in schedules.DECAYS, f"one of {', '.join(schedules.DECAYS)}, or None")),
     ("train", "diagnostics", (_diagnostics_setting, f"true, false, or a dict overriding some of {', '.join(THRESHOLDS)}")),
 ]
 
@@ -151,66 +160,3 @@ def _check_keys(where, section, valid):
     unknown = sorted(set(section) - set(valid))
     if unknown:
         raise ValueError(f"Unknown key(s) {', '.join(unknown)} in {where}. Valid keys: {', '.join(valid)}.")
-
-
-def _decaying(optimizer, learning_rate, decay_steps, **options):
-    """An optimizer config whose learning rate decays to 0 over `decay_steps` (cosine)."""
-    schedule = {"module": "keras.optimizers.schedules", "class_name": "CosineDecay",
-                "config": {"initial_learning_rate": learning_rate, "decay_steps": decay_steps}}
-    return {"class_name": optimizer, "config": {"learning_rate": schedule, **options}}
-
-
-# The mode benchmark's budgets (benchmarks/modes.md) in generator updates: where vanilla_gan and
-# PacGAN converge on each mixture. An unrolled GAN (K = 5) or WGAN-GP update costs ~6x a vanilla
-# one (the unrolled steps; 5 critic updates with a double backward pass), a WGAN update ~4x, so
-# their runs are shorter: what the benchmark's CPU budget paid for, not where they converge.
-MIXTURE_BUDGETS = {"ring8": 20_000, "grid25": 50_000}
-SLOW_MODEL_BUDGETS = {"unrolled_gan": 6_000, "wgan": 10_000, "wgan_gp": 6_000}
-
-
-def mixture_budget(model_name, mixture_name):
-    """Generator updates of `model_name` on `mixture_name` in the mode benchmark."""
-    return SLOW_MODEL_BUDGETS.get(model_name, MIXTURE_BUDGETS[mixture_name])
-
-
-def mixture_experiment(model_name, mixture_name, generator_steps=None, **model_options):
-    """The shared protocol of the 2-D mixture configs (and of tools/benchmark_modes.py).
-
-    100,000 points of `mixture_name` (the PacGAN protocol's training set), minibatches of 512
-    (Metz et al. 2017), `generator_steps` generator updates (epochs of 200; default the mode
-    benchmark's budget, `mixture_budget`). Every model gets
-    the same networks, G and D 3 x 128 with a 16-d latent: the registered defaults (the unrolled
-    GAN paper's 2 x 128 / 1 x 128, latent 256) learn the 0.01-std modes too slowly for this
-    budget. Optimisers: Adam(1e-3, beta1 0.5) for vanilla_gan, and each other model's paper
-    setting: the unrolled GAN's Adam 1e-4 (D) / 1e-3 (G) (with 1e-3 for D, the generator's
-    second-order gradient through the unrolled Adam steps diverged), RMSProp 5e-5 for WGAN, and
-    for WGAN-GP the setting of its authors' toy-data script (gan_toy.py: "smaller lambda seems to
-    help for toy tasks specifically"), penalty weight 0.1 and Adam β (0.5, 0.9), at vanilla_gan's
-    learning rate 1e-3, since the script's 1e-4 ran 100,000 updates: with the image default
-    (λ 10, Adam 1e-4 (0, 0.9)) 6,000 updates found 2.0 ring8 modes over 5 seeds at 0.2% high
-    quality; λ 0.1 found 8 at 25.7% with 1e-4 and 8 at 93.6% with 1e-3 (seed 0).
-    Every learning rate decays to 0 over the run (cosine), which
-    sharpens the modes: on ring8, vanilla_gan's high-quality share went from 33% to 70% at the
-    same budget (seed 0). PacGAN is vanilla_gan's setting with a packing discriminator: the
-    same networks (no BatchNorm in G), the same Adam and its paper's non-saturating loss; each
-    minibatch of 512 points makes 512 / m packs.
-    """
-    generator_steps = generator_steps or mixture_budget(model_name, mixture_name)
-    critic_steps = 5 if model_name.startswith("wgan") else 1
-    if model_name == "pacgan":
-        model_options = {"generator_batch_norm": False, **model_options}
-    if model_name == "wgan_gp":
-        model_options = {"gradient_penalty_weight": 0.1, **model_options}
-    # model -> (optimizer, discriminator learning rate, generator learning rate, options)
-    settings = {"wgan": ("RMSprop", 5e-5, 5e-5, {}),
-                "wgan_gp": ("Adam", 1e-3, 1e-3, {"beta_1": 0.5, "beta_2": 0.9}),
-                "unrolled_gan": ("Adam", 1e-4, 1e-3, {"beta_1": 0.5})}
-    optimizer, d_learning_rate, g_learning_rate, extra = settings.get(model_name, ("Adam", 1e-3, 1e-3, {"beta_1": 0.5}))
-    return {
-        "model": {"name": model_name, "latent_dim": 16, "generator_units": [128, 128, 128],
-                  "discriminator_units": [128, 128, 128], **model_options},
-        "data": {"name": mixture_name, "batch_size": 512, "num_samples": 100_000},
-        "compile": {"d_optimizer": _decaying(optimizer, d_learning_rate, generator_steps * critic_steps, **extra),
-                    "g_optimizer": _decaying(optimizer, g_learning_rate, generator_steps, **extra)},
-        "train": {"epochs": generator_steps // 200, "steps_per_epoch": 200, "num_sample_images": 2500},
-    }

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ganzoo import data, distribute, evaluation, features, registry
+from ganzoo import data, distribute, evaluation, features, registry, schedules
 from ganzoo.callbacks import SampleGrid, StopOnNonFiniteLoss
 from ganzoo.config import TRAIN_DEFAULTS
 from ganzoo.diagnostics import Diagnostics
@@ -56,6 +56,22 @@ def train(config, workdir, strategy=None):
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def compile_arguments(config, gan, batches_per_epoch):
+    """`GAN.compile`'s arguments: the compile section, with the optimisers (given, or the
+    model's defaults) decaying over the run when train.learning_rate_decay asks for it."""
+    arguments = dict(config["compile"])
+    decay = config["train"]["learning_rate_decay"]
+    if decay:
+        updates = schedules.run_generator_updates(config["train"], batches_per_epoch, gan.d_steps)
+        for key, network, steps in (("d_optimizer", "discriminator", updates * gan.d_steps),
+                                    ("g_optimizer", "generator", updates)):
+            optimizer = arguments.get(key) or gan.default_optimizers[network]
+            if isinstance(optimizer, str):  # a name: that optimizer with Keras's defaults
+                optimizer = keras.optimizers.serialize(keras.optimizers.get(optimizer))
+            arguments[key] = schedules.with_decay(optimizer, decay, steps)
+    return arguments
+
+
 def _train(config, workdir, strategy, run, writes):
     """`train`, resuming from `run` and writing to `writes` (the same on the chief)."""
     chief = writes is run
@@ -80,6 +96,7 @@ def _train(config, workdir, strategy, run, writes):
     if config["model"]["seed"] is not None:
         keras.utils.set_random_seed(config["model"]["seed"] % 2**32)
     dataset = data.load(**config["data"])
+    batches_per_epoch = int(dataset.cardinality())
     if train_config["steps_per_epoch"]:  # epochs of a set length may need more than one pass
         dataset = dataset.repeat()
     # Checkpoints first: they outlive a model.keras whose state.json a kill cut off.
@@ -93,11 +110,15 @@ def _train(config, workdir, strategy, run, writes):
         if epochs_done >= epochs:
             print(f"{workdir}: already trained for {epochs_done} epoch(s); raise train.epochs to continue.")
             return gan
+        if train_config["learning_rate_decay"]:  # over the raised number of epochs
+            updates = schedules.run_generator_updates(train_config, batches_per_epoch, gan.d_steps)
+            schedules.resize(gan.g_optimizer, updates)
+            schedules.resize(gan.d_optimizer, updates * gan.d_steps)
         print(f"{workdir}: continuing the finished run from epoch {epochs_done} of {epochs} (model.keras).")
     else:
         with strategy.scope():
             gan = build_model(config, data_shape=tuple(dataset.element_spec.shape[1:]))
-            gan.compile(**config["compile"])
+            gan.compile(**compile_arguments(config, gan, batches_per_epoch))
         epochs_done, seconds_before = 0, 0.0
         restored = run.restore_checkpoint(gan)
         if restored:

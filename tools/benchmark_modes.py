@@ -3,10 +3,10 @@
     python tools/benchmark_modes.py --seeds 5 --workers 2
 
 Trains each variant (vanilla_gan, unrolled_gan with K = 5 (and 10), wgan, wgan_gp, PacGAN2,
-PacGAN4) on each mixture and every seed under one protocol, `ganzoo.config.mixture_experiment`
+PacGAN4) on each mixture and every seed under one protocol, configs/_mixture_protocol.py
 (the configs/<model>_<mixture>.py files use it too): 100,000 training points, minibatches of
 512, G and D 3 x 128 with a 16-d latent, every learning rate decaying to 0 (cosine) over the
-run's generator updates: the budgets of `ganzoo.config.mixture_budget` (20,000 on ring8 and
+run's generator updates: the budgets of its `mixture_budget` (20,000 on ring8 and
 50,000 on grid25; 6,000 for the unrolled GAN and WGAN-GP, 10,000 for WGAN, whose updates cost
 4-6 times more), or `--steps` per mixture and `--variant-steps` per variant. The WGANs make 5
 critic updates per generator update, on 5 times as many real minibatches.
@@ -36,6 +36,8 @@ import sys
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "configs"))
+from _mixture_protocol import UPDATES_PER_EPOCH, mixture_budget, mixture_experiment  # noqa: E402
 # The published rows, copied from the project's shared reference so that a clone runs this alone.
 PAPER_TABLES = os.path.join(ROOT, "tools", "paper_tables.json")
 # variant -> (config model, overrides of configs/<model>_<mixture>.py)
@@ -57,20 +59,19 @@ def experiment_for(variant, mixture, seed, generator_steps):
     from ganzoo import config
 
     model_name, options = VARIANTS[variant]
-    experiment = config.mixture_experiment(model_name, mixture, generator_steps, **options)
+    experiment = mixture_experiment(model_name, mixture, generator_steps, **options)
     experiment["model"]["seed"] = experiment["data"]["seed"] = seed
     experiment["train"]["verbose"] = 0
     return config.validate(experiment)
 
 
 def equivalent_command(variant, mixture, seed, generator_steps, workdir):
-    """The `ganzoo train` line that trains the same run, where a config file has this budget."""
-    from ganzoo.config import mixture_budget
-
+    """The `ganzoo train` line that trains the same run (the learning-rate decay is sized from
+    train.epochs when training starts)."""
     model_name, options = VARIANTS[variant]
-    if generator_steps != mixture_budget(model_name, mixture):
-        return None  # the learning-rate schedule's length is fixed by the config at its budget
     sets = [f"model.{key}={value}" for key, value in options.items()] + [f"model.seed={seed}", f"data.seed={seed}"]
+    if generator_steps != mixture_budget(model_name, mixture):
+        sets.append(f"train.epochs={generator_steps // UPDATES_PER_EPOCH}")
     return " ".join(["ganzoo train", "--config", f"{model_name}_{mixture}", "--workdir", workdir,
                      *(f"--set {item}" for item in sets)])
 
@@ -185,9 +186,9 @@ def write_table(summary, papers, budgets, command, cpu, path):
     """budgets: mixture -> variant -> the generator updates this command ran it for."""
     fmt = lambda ms, digits=1: "–" if ms is None else f"{ms[0]:.{digits}f} ± {ms[1]:.{digits}f}"  # noqa: E731
     lines = ["# Mode coverage on ring8 and grid25", "",
-             f"`{command}`: every model under one protocol (`ganzoo.config.mixture_experiment`: minibatch 512, "
+             f"`{command}`: every model under one protocol (configs/_mixture_protocol.py: minibatch 512, "
              "100,000 training points, G and D 3 x 128, latent 16, learning rates decaying to 0 over the run); "
-             "generator updates as `ganzoo.config.mixture_budget` (or the command) sets them (the first release's "
+             "generator updates as its `mixture_budget` (or the command) sets them (the first release's "
              f"table: {BASELINE_STEPS:,} for every model). The unrolled GAN's, WGAN's and WGAN-GP's budgets are what "
              "the benchmark's CPU time paid for (their updates cost 4-6 times a vanilla one), not where they "
              "converge: their rows show where those budgets stop. Each run trained as `ganzoo train` does and scored by "
@@ -262,14 +263,12 @@ def write_table(summary, papers, budgets, command, cpu, path):
 
 def parse_steps(text, variant_text, variants):
     """mixture -> variant -> generator updates: --variant-steps, else --steps, else the protocol's."""
-    from ganzoo.config import mixture_budget
-
     steps = dict(item.split("=") for item in text.split(",")) if text else {}
     if steps and set(steps) != set(MIXTURES):
         raise SystemExit(f"--steps needs one budget per mixture ({', '.join(MIXTURES)}), e.g. ring8=20000,grid25=20000")
     overrides = dict(item.split("=") for item in variant_text.split(",")) if variant_text else {}
-    if any(int(value) % 200 for value in [*steps.values(), *overrides.values()]):
-        raise SystemExit("Budgets are counted in epochs of 200 generator updates: give multiples of 200.")
+    if any(int(value) % UPDATES_PER_EPOCH for value in [*steps.values(), *overrides.values()]):
+        raise SystemExit(f"Budgets are counted in epochs of {UPDATES_PER_EPOCH} generator updates: give multiples of it.")
     unknown = set(overrides) - set(VARIANTS)
     if unknown:
         raise SystemExit(f"Unknown variant(s) in --variant-steps: {', '.join(sorted(unknown))}.")
@@ -283,7 +282,7 @@ def main():
     parser.add_argument("--variants", default=",".join(DEFAULT_VARIANTS), help=f"of {', '.join(VARIANTS)}")
     parser.add_argument("--mixtures", default=",".join(MIXTURES))
     parser.add_argument("--steps", default="", help="generator updates per mixture, e.g. ring8=20000,grid25=50000 "
-                        "(default: ganzoo.config.mixture_budget's per model)")
+                        "(default: configs/_mixture_protocol.py's mixture_budget per model)")
     parser.add_argument("--variant-steps", default="", help="per-variant budgets overriding --steps, e.g. wgan=10000")
     parser.add_argument("--workers", type=int, default=2, help="runs at a time (one CPU thread each)")
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks"))

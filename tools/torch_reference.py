@@ -5,7 +5,7 @@
 
 The networks mirror ganzoo's, so both sides do the same work: `ganzoo.networks.dcgan_generator`
 / `dcgan_discriminator` (the PyTorch DCGAN tutorial's, 28x28x1: 7 -> 14 -> 28, 64x64x3: the faces
-tutorial) and the mixture MLPs of `ganzoo.config.mixture_experiment` (latent 16, G and D 3 x 128,
+tutorial) and the mixture MLPs of configs/_mixture_protocol.py (latent 16, G and D 3 x 128,
 Dense initialisation glorot-uniform / zeros, minibatches of 512 from ring8).
 
 One step = one generator update together with the discriminator updates that precede it:
