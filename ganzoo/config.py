@@ -72,11 +72,18 @@ def load(name_or_path, overrides=()):
     spec = importlib.util.spec_from_file_location(f"ganzoo_config_{os.path.basename(path)[:-3]}", path)
     module = importlib.util.module_from_spec(spec)
     directory = os.path.dirname(os.path.abspath(path))
+    before = set(sys.modules)
     sys.path.insert(0, directory)  # for the modules beside it
     try:
         spec.loader.exec_module(module)
+    except ModuleNotFoundError as error:
+        raise ValueError(f"Config file {path} imports {error.name!r}, which is neither beside it nor installed: "
+                         f"copy it from ganzoo's configs/ next to the file.") from None
     finally:
         sys.path.remove(directory)
+        for name in set(sys.modules) - before:  # so that another directory's module of the same name loads
+            if os.path.dirname(os.path.abspath(getattr(sys.modules[name], "__file__", None) or "")) == directory:
+                del sys.modules[name]
     if not hasattr(module, "get_config"):
         raise ValueError(f"Config file {path} must define get_config() returning a dict.")
     config = module.get_config()

@@ -65,7 +65,7 @@ def draw(records, sample_picture=None):
     x_range = (0, max(steps) if steps else 1)
     # How D's scores read (files before the header had "scores": by objective).
     reads = header.get("scores") or ("critic" if header.get("objective") == "wasserstein" else "probability")
-    logits = reads != "critic"  # D's outputs in [0, 1]: probabilities, or least squares' targets 0 and 1
+    logits = reads != "critic"  # D's outputs against targets 0 and 1: probabilities, or least squares' scores
     width = WIDTH + (SIDE if sample_picture is not None else 0)
     canvas = Canvas(TITLE_HEIGHT + 4 * PANEL_HEIGHT, width)
     canvas.text(6, 6, f"{header.get('model', '?')} on {header.get('data', '?')}, objective {header.get('objective', '?')}, "
@@ -83,7 +83,9 @@ def draw(records, sample_picture=None):
     if logits:
         lines = [("D(X)", GREEN, "d_real"), ("D(G(Z))", RED, "d_fake"), ("ACC REAL", (120, 200, 140), "d_acc_real"),
                  ("ACC FAKE", (240, 150, 150), "d_acc_fake")]
-        panels[1].set_ranges(x_range, (0, 1))
+        values = np.concatenate([_series(records, "signals", key)[1] for *_, key in lines] + [np.asarray([0.0, 1.0])])
+        # Probabilities stay in [0, 1]; least squares' scores need not.
+        panels[1].set_ranges(x_range, (0, 1) if reads == "probability" else (float(np.nanmin(values)), float(np.nanmax(values))))
     else:
         lines = [("CRITIC REAL", GREEN, "critic_real"), ("CRITIC FAKE", RED, "critic_fake"),
                  ("W ESTIMATE", BLUE, "wasserstein_estimate"), ("ACC REAL", (120, 200, 140), "d_acc_real"),
@@ -94,7 +96,9 @@ def draw(records, sample_picture=None):
     # 3. The generator's logit gradient, else the regulariser's penalty (a critic's has no logit gradient).
     third_key = next((key for key in ("g_logit_grad", "gradient_penalty", "r1_penalty")
                       if len(_series(records, "signals", key)[1])), "g_logit_grad" if logits else "gradient_penalty")
-    logit_gradient = third_key == "g_logit_grad"
+    # The vanishing line means something for a sigmoid's logit gradient only (least squares'
+    # |D(G(z)) - 1| is small when G wins, not when its gradient vanishes).
+    logit_gradient = third_key == "g_logit_grad" and reads == "probability"
     third = _series(records, "signals", third_key)
     panels[2].set_ranges(x_range, _positive_range(third[1], np.asarray([thresholds["vanishing_logit_grad"], 0.5])
                                                   if logit_gradient else np.zeros(0)), log_y=True)
@@ -126,7 +130,7 @@ def draw(records, sample_picture=None):
         panels[1].line(*_series(records, "signals", key), color, thickness=2 if "ACC" not in label else 1)
     panels[1].legend([(label, color) for label, color, _ in lines])
 
-    panels[2].frame("GENERATOR'S LOGIT GRADIENT" if logit_gradient else third_key.replace("_", " ").upper())
+    panels[2].frame("GENERATOR'S LOGIT GRADIENT" if third_key == "g_logit_grad" else third_key.replace("_", " ").upper())
     if logit_gradient:
         panels[2].hline(0.5, GREY, dashed=True)
         panels[2].hline(thresholds["vanishing_logit_grad"], RED, dashed=True)

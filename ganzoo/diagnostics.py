@@ -7,8 +7,8 @@ updates, checks the samples' diversity once per epoch, and turns both into event
 
 | event | raised when (defaults in `THRESHOLDS`) |
 |---|---|
-| `vanishing_gradient` | D rejects the fakes (accuracy on them >= 0.99) and the generator's gradient has vanished: its logit gradient <= 0.01 (50x below the balance's 1/2) or its norm <= 0.1x its early value; in 8 of the last 10 windows (logit objectives only) |
-| `discriminator_too_weak` | (logit objectives only) D's balanced accuracy <= 0.55 while the last diversity check found the samples far from the data (mixtures: < 10% near a mode; images: NDB finds 80% of the bins different), in 40 of the last 50 windows |
+| `vanishing_gradient` | D rejects the fakes (accuracy on them >= 0.99) and the generator's gradient has vanished: its logit gradient <= 0.01 (50x below the balance's 1/2) or its norm <= 0.1x its early value; in 8 of the last 10 windows (objectives that report D's accuracies: not a Wasserstein critic; the logit-gradient test for minimax and non-saturating only) |
+| `discriminator_too_weak` | (objectives that report D's accuracies) D's balanced accuracy <= 0.55 while the last diversity check found the samples far from the data (mixtures: < 10% near a mode; images: NDB finds 80% of the bins different), in 40 of the last 50 windows |
 | `mode_collapse` | two diversity checks in a row find modes lost (mixtures: a mode with < 10% of its share of the high-quality samples; images: a class of the shipped classifier at < 20% of its real share, label KL > 0.5, or the NDB test's lost bins holding >= 25% of the real data) |
 | `divergence` | a non-finite loss in a window (or weights, reported by `ganzoo train`'s writer): `fit` stops |
 
@@ -344,7 +344,8 @@ class Diagnostics(keras.callbacks.Callback):
         gan = self.model
         self._chief = distribute.is_chief(gan.distribute_strategy)
         os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-        self._logit_objective = "d_acc_fake" in gan._trackers and gan._health_signals
+        self._logit_objective = "d_acc_fake" in gan._trackers and gan._health_signals  # D reports accuracies
+        self._reads = gan.objective.reads
         kept = self._resume(int(gan.g_optimizer.iterations.numpy()))
         header = {"kind": "header", "version": VERSION, "model": gan.name, "objective": gan.objective.name,
                   "scores": gan.objective.reads,
@@ -405,16 +406,18 @@ class Diagnostics(keras.callbacks.Callback):
                 self._baseline_written = True
         if not self._logit_objective or "d_acc_fake" not in window:  # a critic's gradient does not saturate
             return
-        if "g_logit_grad" in window:  # a hinge loss's logit gradient is constant: nothing to vanish
-            self._check_vanishing(step, window)
+        self._check_vanishing(step, window)
         self._check_too_weak(step, window)
 
     def _check_vanishing(self, step, window):
         t = self.thresholds
         baseline_known = self._baseline and step > t["baseline_updates"] and "g_grad_norm" in window
         norm_fraction = window["g_grad_norm"] / self._baseline if baseline_known else None
+        # The logit gradient vanishes for a sigmoid's objectives only (hinge's is constant, least
+        # squares' small when G wins); the norm criterion holds for every objective with accuracies.
+        logit_gradient = window.get("g_logit_grad") if self._reads == "probability" else None
         holds = window["d_acc_fake"] >= t["vanishing_d_acc_fake"] and (
-            window["g_logit_grad"] <= t["vanishing_logit_grad"]
+            (logit_gradient is not None and logit_gradient <= t["vanishing_logit_grad"])
             or (norm_fraction is not None and norm_fraction <= t["vanishing_norm_fraction"]))
         state = self._trackers["vanishing_gradient"].update(holds)
         if state == "start":
@@ -423,10 +426,11 @@ class Diagnostics(keras.callbacks.Callback):
             evidence.update(g_grad_norm_early=self._baseline, g_grad_norm_fraction=norm_fraction)
             fraction = f" ({norm_fraction:.0%} of its early {self._baseline:.3g})" if norm_fraction is not None else ""
             norm = f" and ‖∇G‖ {window['g_grad_norm']:.3g}{fraction}" if "g_grad_norm" in window else ""
+            logit = (f"the generator's logit gradient is {logit_gradient:.2g} (1/2 at balance)"
+                     if logit_gradient is not None else "the generator's gradient has shrunk")
+            scores = f" (D(G(z)) = {window['d_fake']:.2g})" if "d_fake" in window else ""
             self._event("vanishing_gradient", "start", step,
-                        f"D is right on {window['d_acc_fake']:.1%} of the fakes (D(G(z)) = {window['d_fake']:.2g}); "
-                        f"the generator's logit gradient is {window['g_logit_grad']:.2g} (1/2 at balance){norm}",
-                        evidence)
+                        f"D is right on {window['d_acc_fake']:.1%} of the fakes{scores}; {logit}{norm}", evidence)
         elif state == "end":
             self._event("vanishing_gradient", "end", step)
 

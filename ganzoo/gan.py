@@ -90,7 +90,7 @@ class GAN(keras.Model):
 
     def __init__(self, generator, discriminator, objective="non_saturating", d_steps=1, regularizers=(),
                  seed=None, default_optimizers=None, ema_decay=None, **kwargs):
-        regularizers = regularizers_lib.get_list(regularizers) + _legacy_regularizers(kwargs)
+        regularizers = regularizers_lib.get_list([*regularizers_lib.get_list(regularizers), *_legacy_regularizers(kwargs)])
         super().__init__(**kwargs)
         if int(d_steps) < 1:
             raise ValueError(f"d_steps must be a positive integer; got {d_steps}.")
@@ -99,6 +99,10 @@ class GAN(keras.Model):
             discriminator = regularizer.prepare_discriminator(discriminator)
         for regularizer in regularizers:
             regularizer.check(discriminator)
+        if self.objective.needs_lipschitz and not any(r.bounds_lipschitz for r in regularizers):
+            warnings.warn(f"The {self.objective.name} objective needs a Lipschitz critic, and no regulariser bounds "
+                          "it: its loss is unbounded and training diverges. Add regularizers=['gradient_penalty'] "
+                          "(or 'spectral_norm', 'weight_clipping'), unless the network bounds it itself.", stacklevel=2)
         self.regularizers = regularizers
         self.generator = generator
         self.discriminator = discriminator
@@ -498,8 +502,11 @@ class GAN(keras.Model):
         # optimisers' step counters, the noise counter) would still run without this.
         with tf.control_dependencies(real_batches):
             latents, alphas = self._draw_step_noise(ops.shape(real_batches[0])[0])
-            for step, real in enumerate(real_batches):
-                d_out = self._discriminator_update(real, latents[step], alphas[step])
+            d_outs = [self._discriminator_update(real, latents[step], alphas[step])
+                      for step, real in enumerate(real_batches)]
+            # The last update's losses and scores; a lazy regulariser's metric over the k updates,
+            # since the one it is taken on need not be the last.
+            d_out = (*d_outs[-1][:3], _merge_weighted_metrics([out[3] for out in d_outs]))
             g_per_example, g_fake_scores = self._generator_update(real_batches[-1], latents[-1], alphas[-1])
             self._update_ema()
             return self._update_metrics(*d_out, g_per_example, g_fake_scores)
@@ -573,6 +580,18 @@ class GAN(keras.Model):
         gan = cls(**config)
         gan.generator_only = generator_only
         return gan
+
+
+def _merge_weighted_metrics(updates):
+    """{name: value} of each update's regulariser metrics; (value, weight) pairs, a lazy
+    regulariser's, as their weighted mean over the updates and the total weight."""
+    merged = dict(updates[-1])
+    for name, value in updates[-1].items():
+        if isinstance(value, tuple):
+            weight = sum(update[name][1] for update in updates)
+            total = sum(update[name][0] * update[name][1] for update in updates)
+            merged[name] = (total / ops.maximum(weight, 1.0), weight)
+    return merged
 
 
 def _legacy_regularizers(kwargs):

@@ -105,12 +105,6 @@ def input_gradients(critic, inputs):
     return ops.reshape(gradients, [num_scores, -1])
 
 
-def clip_weights(variables, clip_value):
-    """Clamps each variable to [-c, c] in place (Arjovsky et al. 2017, Algorithm 1, line 7)."""
-    for variable in variables:
-        variable.assign(ops.clip(variable, -clip_value, clip_value))
-
-
 def _per_example(scores):
     """Discriminator outputs of shape [batch, 1] (or [batch]) as a [batch] vector."""
     return ops.reshape(scores, [-1])

@@ -31,6 +31,7 @@ class Objective:
     reads = "probability"
     metric_names = ()
     health_metric_names = ()
+    needs_lipschitz = False  # the loss is bounded only for a Lipschitz critic (GAN warns without a regulariser)
 
     def discriminator_loss(self, real_scores, fake_scores):
         raise NotImplementedError
@@ -60,7 +61,7 @@ class Objective:
         return type(self) is type(other) and self.get_config() == other.get_config()
 
     def __hash__(self):
-        return hash(type(self))
+        return hash(self.name) if not self.get_config() else hash(type(self))
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -126,6 +127,7 @@ class Wasserstein(Objective):
 
     name = "wasserstein"
     reads = "critic"
+    needs_lipschitz = True
     metric_names = ("critic_real", "critic_fake", "wasserstein_estimate")
 
     def discriminator_loss(self, real_scores, fake_scores):
@@ -196,9 +198,11 @@ OBJECTIVES = {cls.name: cls for cls in (Minimax, NonSaturating, Wasserstein, Hin
 
 
 def get(identifier):
-    """An Objective from an instance, a name ("hinge") or a serialized config."""
+    """An Objective from an instance, a name ("hinge"), {"name": ...} or a serialized config."""
     if isinstance(identifier, Objective):
         return identifier
+    if isinstance(identifier, dict) and set(identifier) == {"name"}:
+        identifier = identifier["name"]
     if isinstance(identifier, str):
         if identifier not in OBJECTIVES:
             raise ValueError(f"Unknown objective {identifier!r}. Valid objectives: {', '.join(OBJECTIVES)}.")

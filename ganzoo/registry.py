@@ -74,7 +74,7 @@ OPTION_RULES = {
                      "a list of regularisers (gradient_penalty, weight_clipping, r1, spectral_norm, "
                      "{'name': ..., **options}, or Regularizer instances)"),
     "architecture": (lambda v: isinstance(v, str), "a string"),
-    "critic_normalization": (lambda v: isinstance(v, str), "a string"),
+    "critic_normalization": (lambda v: v in ("auto", "batch", "layer", "none"), "one of auto, batch, layer, none"),
 }
 
 

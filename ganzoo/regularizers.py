@@ -27,12 +27,17 @@ class Regularizer:
         constrains_weights: whether `constrain` changes the weights (then the GAN applies it
             after every discriminator update).
         forbids_batch_norm: whether a BatchNorm discriminator defeats it (see `check`).
+        normalization_instead: what the builders' `critic_normalization="auto"` gives the
+            discriminator in place of BatchNorm when this regulariser forbids it.
+        bounds_lipschitz: whether it keeps the critic Lipschitz (what a Wasserstein critic needs).
     """
 
     name = None
     metric_names = ()
     constrains_weights = False
     forbids_batch_norm = False
+    normalization_instead = "layer"
+    bounds_lipschitz = False
 
     def penalty(self, critic, real, fake, alpha, real_scores, step=None):
         """(per-score penalty to add to D's loss, or None; {metric: value or (value, weight)}).
@@ -93,6 +98,7 @@ class GradientPenalty(Regularizer):
     name = "gradient_penalty"
     metric_names = ("gradient_penalty",)
     forbids_batch_norm = True
+    bounds_lipschitz = True
     _batch_norm_reason = _PER_EXAMPLE_REASON
 
     def __init__(self, weight=10.0):
@@ -119,6 +125,8 @@ class WeightClipping(Regularizer):
 
     name = "weight_clipping"
     constrains_weights = True
+    bounds_lipschitz = True
+    normalization_instead = "none"  # layer normalisation would divide out the weights' scale too
     _batch_norm_reason = ("BatchNorm divides out the scale of the weights before it, so clipping them no longer "
                           "bounds the critic's Lipschitz constant.")
 
@@ -167,7 +175,7 @@ class R1(Regularizer):
             return scale * penalty, {"r1_penalty": ops.mean(penalty)}
         due = ops.equal(ops.mod(step, self.interval), 0)
         penalty = ops.cond(due, lambda: losses.r1_penalty(critic, real),
-                           lambda: ops.zeros_like(ops.reshape(ops.cast(real_scores, "float32"), [-1])))
+                           lambda: ops.zeros_like(ops.reshape(ops.cast(real_scores, real.dtype), [-1])))
         return scale * self.interval * penalty, {"r1_penalty": (ops.mean(penalty), ops.cast(due, "float32"))}
 
     def get_config(self):
@@ -182,9 +190,20 @@ class SpectralNormalization(Regularizer):
     largest singular value (estimated by `power_iterations` of power iteration per training
     call), so each layer is 1-Lipschitz. Keras's wrapper writes the normalised kernel back into
     the layer at each training call and the next update starts from it (a projection, where
-    the paper differentiates through the division; the same fixed point)."""
+    the paper differentiates through the division; the same fixed point; the unrolled GAN's
+    look-ahead, which calls the network statelessly, differentiates through it). The wrapper
+    keeps its variables' dtype (float32) under mixed precision, so the kernel it writes back
+    is not rounded to bfloat16; the wrapped layer computes in the mixed policy. A BatchNorm
+    discriminator is refused, since normalising activations undoes the bound (SNGAN's have
+    none). It wraps the layers of a flat functional or Sequential discriminator and keeps
+    their weights."""
 
     name = "spectral_norm"
+    bounds_lipschitz = True
+    forbids_batch_norm = True
+    normalization_instead = "none"
+    _batch_norm_reason = ("BatchNorm divides each activation by its batch's spread, which undoes the "
+                          "1-Lipschitz bound of the normalised layer before it.")
 
     def __init__(self, power_iterations=1):
         if not isinstance(power_iterations, int) or isinstance(power_iterations, bool) or power_iterations < 1:
@@ -198,14 +217,30 @@ class SpectralNormalization(Regularizer):
             raise ValueError(f"Spectral normalisation wraps Dense and Conv2D layers; discriminator "
                              f"{discriminator.name!r} has none.")
 
+        nested = [layer.name for layer in discriminator.layers if isinstance(layer, keras.Model)]
+        if nested:
+            raise ValueError(f"Spectral normalisation wraps the layers of a flat functional or Sequential "
+                             f"discriminator; {discriminator.name!r} nests model(s) {', '.join(nested)}: flatten it.")
+
         def wrap(layer):
             copy = layer.__class__.from_config(layer.get_config())
             if not isinstance(layer, _NORMALIZED_LAYERS):
                 return copy
+            # float32 variables and normalisation (the policy's variable dtype); the layer inside
+            # keeps the mixed policy it computes in.
             return keras.layers.SpectralNormalization(copy, power_iterations=self.power_iterations,
-                                                      dtype=layer.dtype_policy, name=f"{layer.name}_sn")
+                                                      dtype=layer.dtype_policy.variable_dtype, name=f"{layer.name}_sn")
 
-        return keras.models.clone_model(discriminator, clone_function=wrap)
+        try:
+            normalized = keras.models.clone_model(discriminator, clone_function=wrap)
+        except ValueError as error:  # a subclassed model: Keras cannot rebuild it layer by layer
+            raise ValueError(f"Spectral normalisation wraps the layers of a functional or Sequential discriminator; "
+                             f"{discriminator.name!r} is not one ({error}). Wrap its layers in "
+                             "keras.layers.SpectralNormalization yourself.") from None
+        for original, clone in zip(discriminator.layers, normalized.layers):  # keep the given weights
+            (clone.layer if isinstance(clone, keras.layers.SpectralNormalization) else clone).set_weights(
+                original.get_weights())
+        return normalized
 
     def get_config(self):
         return {"power_iterations": self.power_iterations}
@@ -240,7 +275,8 @@ def get(identifier):
 
 
 def get_list(identifiers):
-    """Regularizers from a list (or one identifier); each kind at most once."""
+    """Regularizers from a list (or one identifier) of identifiers `get` takes; each kind at
+    most once."""
     if identifiers is None:
         return []
     if isinstance(identifiers, (str, dict, Regularizer)):

@@ -11,6 +11,7 @@ new end (the learning rate rises back to the cosine's value there) instead of tr
 import copy
 
 import keras
+import numpy as np
 
 DECAYS = ("cosine",)
 
@@ -35,13 +36,12 @@ def with_decay(optimizer_config, kind, decay_steps):
         raise ValueError(f"Unknown learning_rate_decay {kind!r}; valid: {', '.join(DECAYS)}, or None.")
     config = copy.deepcopy(optimizer_config)
     inner = config["config"]
-    learning_rate = inner.get("learning_rate", 1e-3)
-    if not isinstance(learning_rate, (int, float)):
+    if isinstance(inner.get("learning_rate"), dict):
         raise ValueError(f"train.learning_rate_decay={kind!r} decays a constant learning rate, but the "
                          f"{config.get('class_name')} optimizer already has a schedule; drop one of the two.")
-    # An optimizer's serialized rate went through float32 (1e-3 -> 0.0010000000474974513): shown as
-    # the float32's shortest form, the same number once the schedule computes in float32.
-    initial = float(f"{learning_rate:.7g}")
+    # Its rate as the optimizer holds it (its class's default if the config leaves it out), a
+    # float32: written in float32's shortest form (1e-3, not 0.0010000000474974513), the same number.
+    initial = float(str(np.float32(keras.optimizers.deserialize(copy.deepcopy(config)).learning_rate)))
     inner["learning_rate"] = {"module": "keras.optimizers.schedules", "class_name": "CosineDecay",
                               "config": {"initial_learning_rate": initial, "decay_steps": int(decay_steps)}}
     return config

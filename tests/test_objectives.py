@@ -212,3 +212,54 @@ def test_a_hinge_run_with_r1_is_diagnosed_from_its_own_signals(tmp_path):
     assert signals and {"d_acc_fake", "r1_penalty", "critic_real"} <= set(signals[0]) and "g_logit_grad" not in signals[0]
     assert cli.main(["diagnose", str(workdir)]) == 0
     assert (workdir / "diagnosis.png").exists()
+
+
+def test_spectral_norm_keeps_the_given_weights_and_float32_kernels_under_mixed_precision():
+    base = ganzoo.get("wgan", data_shape=(2,), seed=0, **small_options("wgan", (2,)))
+    normalized = regularizers.SpectralNormalization().prepare_discriminator(base.discriminator)
+    wrapped = [layer for layer in normalized.layers if isinstance(layer, keras.layers.SpectralNormalization)]
+    originals = [layer for layer in base.discriminator.layers if isinstance(layer, keras.layers.Dense)]
+    for layer, original in zip(wrapped, originals):
+        np.testing.assert_array_equal(layer.layer.kernel.numpy(), original.kernel.numpy())
+    # Under mixed_bfloat16 the kernel written back stays float32: a small update survives the next call
+    # (normalised in bfloat16 it would be rounded away).
+    gan = ganzoo.get("wgan", data_shape=(2,), regularizers=["spectral_norm"], precision="mixed_bfloat16", seed=0,
+                     **small_options("wgan", (2,)))
+    layer = next(layer for layer in gan.discriminator.layers if isinstance(layer, keras.layers.SpectralNormalization))
+    assert layer.kernel.dtype == "float32" and layer.layer.compute_dtype == "bfloat16"
+    points = np.zeros((4, 2), "float32")
+    for _ in range(5):
+        gan.discriminator(points, training=True)
+    nudged = layer.kernel.numpy() * (1 + 1e-3)
+    layer.kernel.assign(nudged)
+    gan.discriminator(points, training=True)
+    assert not np.array_equal(layer.kernel.numpy(), layer.kernel.numpy().astype(keras.backend.standardize_dtype("bfloat16")))
+
+
+def test_spectral_norm_refuses_a_nested_discriminator():
+    inner = keras.Sequential([keras.Input((2,)), keras.layers.Dense(4)], name="body")
+    inputs = keras.Input((2,))
+    discriminator = keras.Model(inputs, keras.layers.Dense(1)(inner(inputs)))
+    with pytest.raises(ValueError, match="nests model\\(s\\) body: flatten it"):
+        regularizers.SpectralNormalization().prepare_discriminator(discriminator)
+
+
+def test_a_lazy_penalty_due_on_an_early_critic_update_is_still_reported():
+    # k = 2 critic updates a step and R1 every 2 updates: it is taken on the first of each pair.
+    gan = ganzoo.get("wgan", data_shape=(2,), regularizers=[{"name": "r1", "interval": 2}, "spectral_norm"],
+                     d_steps=2, seed=0, **small_options("wgan", (2,)))
+    gan.compile()
+    gan.fit(real_batches((2,), 8, 8), epochs=1, verbose=0)
+    assert int(gan.d_optimizer.iterations) == 8 and float(gan._trackers["r1_penalty"].count) == 4
+
+
+def test_clipping_and_spectral_norm_get_no_normalisation_and_repeats_across_styles_are_refused():
+    gan = ganzoo.get("wgan", data_shape=(28, 28, 1), filters=4, regularizers=["weight_clipping"])
+    assert not any("Normalization" in type(layer).__name__ for layer in gan.discriminator.layers)
+    wgan_gp = ganzoo.get("wgan_gp", data_shape=(2,), **small_options("wgan_gp", (2,)))
+    with pytest.raises(ValueError, match="GradientPenalty given more than once"), pytest.warns(DeprecationWarning):
+        GAN(wgan_gp.generator, wgan_gp.discriminator, objective="wasserstein", regularizers=["gradient_penalty"],
+            gradient_penalty_weight=5.0)
+    with pytest.warns(UserWarning, match="needs a Lipschitz critic"):
+        GAN(wgan_gp.generator, wgan_gp.discriminator, objective="wasserstein")
+    assert objectives.get({"name": "hinge"}) == objectives.Hinge() and "hinge" in {objectives.Hinge(): 1}

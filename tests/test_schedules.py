@@ -81,3 +81,12 @@ def test_a_config_of_a_wgan_gp_budget_override_is_what_the_benchmark_trains():
     gan = training.build_model(loaded, data_shape=(2,))
     arguments = training.compile_arguments(loaded, gan, 195)
     assert arguments["g_optimizer"]["config"]["learning_rate"]["config"]["decay_steps"] == 1000
+
+
+def test_a_mixture_config_copied_without_its_protocol_says_what_to_copy(tmp_path):
+    copied = tmp_path / "my_ring8.py"
+    copied.write_text(open(config.resolve_path("vanilla_gan_ring8")).read())
+    with pytest.raises(ValueError, match="imports '_mixture_protocol', which is neither beside it"):
+        config.load(str(copied))
+    (tmp_path / "_mixture_protocol.py").write_text(open(config.resolve_path("_mixture_protocol")).read())
+    assert config.load(str(copied))["model"]["name"] == "vanilla_gan"

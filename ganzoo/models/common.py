@@ -20,12 +20,15 @@ def model_regularizers(regularizers, defaults=()):
 
 
 def critic_normalization_for(critic_normalization, regularizers, default="batch"):
-    """"auto": `default`, or layer normalisation when a regulariser rules out BatchNorm (a
-    gradient penalty, R1: their penalties are per example); anything else as given (a
-    regulariser refuses a BatchNorm critic it cannot act on, with a message)."""
+    """"auto": `default`, or, when a regulariser rules out BatchNorm, what it takes instead:
+    layer normalisation for the per-example penalties (gradient penalty, R1; Gulrajani et al.
+    2017, Sec. 4), none for weight clipping and spectral normalisation, whose Lipschitz bounds
+    any normalisation would undo. Anything else as given (a regulariser refuses a BatchNorm
+    critic it cannot act on, with a message)."""
     if critic_normalization != "auto":
         return critic_normalization
-    return "layer" if any(r.forbids_batch_norm for r in regularizers) else default
+    instead = {r.normalization_instead for r in regularizers if r.forbids_batch_norm}
+    return ("none" if "none" in instead else "layer") if instead else default
 
 
 def build_networks(data_shape, architecture, latent_dim, generator_units, discriminator_units,
