@@ -45,7 +45,14 @@ def mlp_generator(latent_dim, data_shape, units=(128, 128), batch_norm=False, sy
     """MLP generator: Dense + (BatchNorm) + ReLU blocks, then a linear (vectors) or tanh
     (images, reshaped to `data_shape`) output layer."""
     latent = keras.Input((latent_dim,), name="latent")
-    x = latent
+    return keras.Model(latent, mlp_generator_layers(latent, data_shape, units, batch_norm, synchronized_batch_norm),
+                       name=name)
+
+
+def mlp_generator_layers(x, data_shape, units=(128, 128), batch_norm=False, synchronized_batch_norm=False):
+    """The MLP generator's layers applied to vectors `x` [batch, d]: samples of `data_shape`
+    (float32). `mlp_generator` applies them to the latent vector; conditional generators
+    (`ganzoo.conditional_networks`) to the latent vector joined with a label embedding."""
     for width in units:
         x = layers.Dense(width, use_bias=not batch_norm)(x)
         if batch_norm:
@@ -53,8 +60,7 @@ def mlp_generator(latent_dim, data_shape, units=(128, 128), batch_norm=False, sy
         x = layers.ReLU()(x)
     x = layers.Dense(math.prod(data_shape), activation="tanh" if is_image_shape(data_shape) else None,
                      dtype=OUTPUT_DTYPE)(x)
-    x = layers.Reshape(tuple(data_shape), dtype=OUTPUT_DTYPE)(x)
-    return keras.Model(latent, x, name=name)
+    return layers.Reshape(tuple(data_shape), dtype=OUTPUT_DTYPE)(x)
 
 
 def mlp_discriminator(data_shape, units=(128,), leaky_relu_slope=0.2, pack=1, name="discriminator"):
@@ -62,10 +68,17 @@ def mlp_discriminator(data_shape, units=(128,), leaky_relu_slope=0.2, pack=1, na
     `pack` > 1 judges packs of that many examples (PacGAN; one score per pack)."""
     data = keras.Input(tuple(data_shape), name="data")
     x = layers.Flatten()(Pack(pack)(data) if pack > 1 else data)
+    x = mlp_discriminator_features(x, units, leaky_relu_slope)
+    return keras.Model(data, layers.Dense(1, dtype=OUTPUT_DTYPE)(x), name=name)
+
+
+def mlp_discriminator_features(x, units=(128,), leaky_relu_slope=0.2):
+    """The MLP discriminator's hidden blocks (Dense + LeakyReLU) applied to flat inputs `x`
+    [batch, d]: its features [batch, units[-1]], before the linear output layer."""
     for width in units:
         x = layers.Dense(width)(x)
         x = layers.LeakyReLU(leaky_relu_slope)(x)
-    return keras.Model(data, layers.Dense(1, dtype=OUTPUT_DTYPE)(x), name=name)
+    return x
 
 
 def dcgan_stages(image_size):
@@ -89,12 +102,29 @@ def dcgan_generator(latent_dim, data_shape, filters=64, synchronized_batch_norm=
     28x28: 7 -> 14 -> 28 with filters*2, filters channels (`tools/torch_reference.py --model dcgan --size 28`);
     64x64: 4 -> 8 -> 16 -> 32 -> 64 with filters*8 ... filters (the faces tutorial).
     """
-    height, width, channels = data_shape
+    dcgan_geometry(data_shape)
+    latent = keras.Input((latent_dim,), name="latent")
+    return keras.Model(latent, dcgan_generator_layers(latent, data_shape, filters, synchronized_batch_norm),
+                       name=name)
+
+
+def dcgan_geometry(data_shape):
+    """(start size, number of stride-2 stages) of the DCGAN networks for images of
+    `data_shape` (H, W, C); a ValueError unless they are square of a side they support."""
+    height, width, _ = data_shape
     if height != width:
         raise ValueError(f"The DCGAN networks need square images; got data_shape={data_shape}.")
-    start, stages = dcgan_stages(height)
-    latent = keras.Input((latent_dim,), name="latent")
-    x = layers.Reshape((1, 1, latent_dim))(latent)
+    return dcgan_stages(height)
+
+
+def dcgan_generator_layers(x, data_shape, filters=64, synchronized_batch_norm=False):
+    """The DCGAN generator's layers applied to vectors `x` [batch, d] (read as 1x1 images of
+    d channels): images of `data_shape` in [-1, 1] (float32). `dcgan_generator` applies them
+    to the latent vector; conditional generators (`ganzoo.conditional_networks`) to the latent
+    vector joined with a label embedding."""
+    channels = data_shape[-1]
+    start, stages = dcgan_geometry(data_shape)
+    x = layers.Reshape((1, 1, x.shape[-1]))(x)
     for stage in range(stages):
         x = layers.Conv2DTranspose(
             filters * 2 ** (stages - 1 - stage),
@@ -109,7 +139,7 @@ def dcgan_generator(latent_dim, data_shape, filters=64, synchronized_batch_norm=
     x = layers.Conv2DTranspose(
         channels, 4, strides=2, padding="same", use_bias=False, kernel_initializer=_DCGAN_KERNEL_INIT
     )(x)
-    return keras.Model(latent, layers.Activation("tanh", dtype=OUTPUT_DTYPE)(x), name=name)
+    return layers.Activation("tanh", dtype=OUTPUT_DTYPE)(x)
 
 
 _NORMALIZATIONS = {
@@ -121,6 +151,15 @@ _NORMALIZATIONS = {
 }
 
 
+def check_normalization(normalization):
+    """`normalization` if the DCGAN discriminator knows it, else a ValueError naming the choices."""
+    if normalization not in _NORMALIZATIONS:
+        raise ValueError(
+            f"Unknown normalization {normalization!r}; valid: {', '.join(_NORMALIZATIONS)}."
+        )
+    return normalization
+
+
 def dcgan_discriminator(data_shape, filters=64, normalization="batch", leaky_relu_slope=0.2,
                         pack=1, synchronized_batch_norm=False, name="discriminator"):
     """DCGAN discriminator, the generator's mirror: stride-2 convolutions (kernel 4) with
@@ -128,16 +167,20 @@ def dcgan_discriminator(data_shape, filters=64, normalization="batch", leaky_rel
     (kernel = the remaining start size) giving one score. `normalization` is "batch" (DCGAN),
     "layer" or "none" (for critics with a gradient penalty). `pack` > 1 judges packs of that
     many images, stacked along the channels (PacGAN; one score per pack)."""
-    if normalization not in _NORMALIZATIONS:
-        raise ValueError(
-            f"Unknown normalization {normalization!r}; valid: {', '.join(_NORMALIZATIONS)}."
-        )
-    height, width, _ = data_shape
-    if height != width:
-        raise ValueError(f"The DCGAN networks need square images; got data_shape={data_shape}.")
-    start, stages = dcgan_stages(height)
+    check_normalization(normalization)
+    dcgan_geometry(data_shape)
     data = keras.Input(tuple(data_shape), name="data")
     x = Pack(pack)(data) if pack > 1 else data
+    x = dcgan_discriminator_features(x, filters, normalization, leaky_relu_slope, synchronized_batch_norm)
+    return keras.Model(data, dcgan_discriminator_score(x), name=name)
+
+
+def dcgan_discriminator_features(x, filters=64, normalization="batch", leaky_relu_slope=0.2,
+                                 synchronized_batch_norm=False):
+    """The DCGAN discriminator's stride-2 stages applied to images `x` [batch, side, side, C]:
+    its features [batch, start, start, filters * 2^(stages - 1)], before the last convolution."""
+    check_normalization(normalization)
+    _, stages = dcgan_geometry(tuple(x.shape[1:]))
     for stage in range(stages):
         x = layers.Conv2D(
             filters * 2**stage, 4, strides=2, padding="same", use_bias=False,
@@ -146,6 +189,13 @@ def dcgan_discriminator(data_shape, filters=64, normalization="batch", leaky_rel
         if stage > 0 and _NORMALIZATIONS[normalization] is not None:
             x = _NORMALIZATIONS[normalization](synchronized_batch_norm)(x)
         x = layers.LeakyReLU(leaky_relu_slope)(x)
-    x = layers.Conv2D(1, start, padding="valid", use_bias=False, kernel_initializer=_DCGAN_KERNEL_INIT,
-                      dtype=OUTPUT_DTYPE)(x)
-    return keras.Model(data, layers.Flatten(dtype=OUTPUT_DTYPE)(x), name=name)
+    return x
+
+
+def dcgan_discriminator_score(features):
+    """The DCGAN discriminator's last layer applied to its `features` [batch, start, start, F]:
+    a valid convolution whose kernel covers the whole map, i.e. one linear function of all of
+    it, giving one score per example [batch, 1] (float32)."""
+    x = layers.Conv2D(1, features.shape[1], padding="valid", use_bias=False,
+                      kernel_initializer=_DCGAN_KERNEL_INIT, dtype=OUTPUT_DTYPE)(features)
+    return layers.Flatten(dtype=OUTPUT_DTYPE)(x)
