@@ -58,12 +58,13 @@ if keras.backend.backend() != "tensorflow":
         "(see ~/.keras/keras.json). Set KERAS_BACKEND=tensorflow."
     )
 
-from ganzoo import data, losses, models, networks  # noqa: E402,F401
+from ganzoo import data, losses, models, networks, objectives, regularizers  # noqa: E402,F401
 from ganzoo.gan import GAN  # noqa: E402
+from ganzoo.models.conditional import ConditionalGAN  # noqa: E402
 from ganzoo.models.unrolled import UnrolledGAN  # noqa: E402
 from ganzoo.presets import load_preset  # noqa: E402
 from ganzoo.registry import get, list_models, model_options, register  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["GAN", "UnrolledGAN", "data", "get", "list_models", "load_preset", "losses", "model_options",
-           "networks", "register", "__version__"]
+__all__ = ["ConditionalGAN", "GAN", "UnrolledGAN", "data", "get", "list_models", "load_preset", "losses",
+           "model_options", "networks", "objectives", "register", "regularizers", "__version__"]

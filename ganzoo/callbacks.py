@@ -105,7 +105,11 @@ class SampleGrid(keras.callbacks.Callback):
             self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "samples"))
 
     def on_epoch_end(self, epoch, logs=None):
-        samples = self.model.predict(self._latent, batch_size=256, verbose=0)
+        inputs = self._latent
+        if getattr(self.model, "takes_labels", False):  # a conditional GAN: one class per row of the grid
+            columns = int(np.ceil(np.sqrt(self.num_samples)))
+            inputs = [self._latent, (np.arange(self.num_samples) // columns % self.model.num_classes).astype("int32")]
+        samples = self.model.predict(inputs, batch_size=256, verbose=0)
         picture = sample_picture(samples, self.centers)
         write_png(os.path.join(self.directory, f"epoch_{epoch + 1:03d}.png"), picture)
         if self._writer is not None:

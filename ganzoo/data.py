@@ -134,7 +134,9 @@ def _pipeline(dataset, batch_size, shuffle, seed, num_examples, cache=True, imag
         dataset = dataset.shuffle(min(num_examples, 60_000), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size, drop_remainder=True)
     if images:  # scaled per batch: cheaper than per image, and the cache keeps uint8
-        dataset = dataset.map(scale_images, num_parallel_calls=tf.data.AUTOTUNE)
+        labelled = isinstance(dataset.element_spec, tuple)  # (images, labels)
+        dataset = dataset.map(lambda *batch: (scale_images(batch[0]), *batch[1:]) if labelled else scale_images(batch[0]),
+                              num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
@@ -162,13 +164,18 @@ def check_name(name, data_dir=None):
                          "or a tensorflow-datasets name (tfds.list_builders()).")
 
 
-def _tfds_images(name, split, data_dir):
+def _tfds_images(name, split, data_dir, with_labels=False):
     import tensorflow_datasets as tfds
 
     dataset = tfds.load(name, split=split, data_dir=data_dir)
-    if "image" not in dataset.element_spec:
-        raise ValueError(f"tfds dataset {name!r} has no 'image' feature; features: {list(dataset.element_spec)}.")
+    features = ("image", "label") if with_labels else ("image",)
+    for feature in features:
+        if feature not in dataset.element_spec:
+            raise ValueError(f"tfds dataset {name!r} has no {feature!r} feature; features: {list(dataset.element_spec)}.")
     count = int(dataset.cardinality())
+    if with_labels:
+        return dataset.map(lambda example: (example["image"], tf.cast(example["label"], tf.int32))), \
+            count if count > 0 else 10_000
     return dataset.map(lambda example: example["image"]), count if count > 0 else 10_000
 
 
@@ -196,7 +203,7 @@ def stacked_fashion_mnist(split="train", data_dir=None, num_samples=100_000, see
 
 
 def load(name, batch_size=64, split="train", shuffle=True, seed=0, data_dir=None,
-         num_samples=100_000, image_size=None, channels=3):
+         num_samples=100_000, image_size=None, channels=3, with_labels=False):
     """A tf.data.Dataset of real minibatches.
 
     Args:
@@ -210,14 +217,20 @@ def load(name, batch_size=64, split="train", shuffle=True, seed=0, data_dir=None
         num_samples: points drawn from a mixture (the PacGAN protocol trains on 100,000), or
             stacked images made.
         image_size, channels: size and channels (1 or 3) for a folder of images.
+        with_labels: minibatches of (images, int32 labels), for conditional GANs:
+            Fashion-MNIST's classes, or a tfds dataset's "label" feature.
     """
+    if with_labels and name not in ("fashion_mnist",) and (name in OWN_DATASETS or os.path.isdir(name)):
+        raise ValueError(f"with_labels: {name!r} has no class labels to condition on; fashion_mnist and "
+                         "tfds datasets with a 'label' feature do.")
     if name in MIXTURES:
         points = mixture(name).sample(num_samples, seed=seed if split == "train" else seed + 1)
         dataset = tf.data.Dataset.from_tensor_slices(points)
         return _pipeline(dataset, batch_size, shuffle, seed, num_samples, cache=False, images=False)
     if name == "fashion_mnist":
-        images, _ = fashion_mnist_arrays(split, data_dir)
-        dataset = tf.data.Dataset.from_tensor_slices(images[..., None])
+        images, labels = fashion_mnist_arrays(split, data_dir)
+        dataset = tf.data.Dataset.from_tensor_slices(
+            (images[..., None], labels.astype("int32")) if with_labels else images[..., None])
         return _pipeline(dataset, batch_size, shuffle, seed, len(images), cache=False)
     if name == "stacked_fashion_mnist":
         return _pipeline(stacked_fashion_mnist(split, data_dir, num_samples, seed), batch_size, shuffle, seed,
@@ -226,7 +239,7 @@ def load(name, batch_size=64, split="train", shuffle=True, seed=0, data_dir=None
         dataset, count = _folder_images(name, image_size, channels)
         return _pipeline(dataset.map(lambda x: tf.cast(x, tf.uint8)), batch_size, shuffle, seed, count)
     check_name(name, data_dir)
-    dataset, count = _tfds_images(name, split, data_dir)
+    dataset, count = _tfds_images(name, split, data_dir, with_labels)
     return _pipeline(dataset, batch_size, shuffle, seed, count)
 
 
@@ -234,15 +247,19 @@ def load(name, batch_size=64, split="train", shuffle=True, seed=0, data_dir=None
 IMAGE_RANGE_SLACK = 1e-3  # float images must lie in [-1, 1], the generator's tanh range
 
 
-def conform(x, data_shape):
+def conform(x, data_shape, labels=False):
     """Real data as `GAN.fit` takes it, for a model of `data_shape`. What is unambiguous is
     adapted: a tfds-style dict's "image", uint8 images scaled to [-1, 1] (with a notice), the
     missing channel axis of one-channel images. The rest is refused with the expected shape or
     range: images of other shapes, float images outside [-1, 1] (e.g. [0, 255]), non-finite
-    values in an array, single examples where minibatches were expected."""
+    values in an array, single examples where minibatches were expected.
+
+    `labels=True` (a conditional GAN): a dataset must yield (images, labels) minibatches (or
+    dicts with "image" and "label"); each pair stays together, the images conformed as above
+    and the labels as int32. An array is the images alone (its labels come as fit's `y`)."""
     data_shape = tuple(data_shape)
     if isinstance(x, tf.data.Dataset):
-        return _conform_dataset(x, data_shape)
+        return _conform_dataset(_labelled(x) if labels else x, data_shape, labels)
     if isinstance(x, dict):
         x = _image_of(x)
     if not hasattr(x, "shape"):
@@ -272,32 +289,58 @@ def _image_of(element):
     return element["image"]
 
 
-def _conform_dataset(dataset, data_shape):
+def _labelled(dataset):
+    """A dataset of (images, int32 labels) minibatches, from pairs or tfds-style dicts."""
     spec = dataset.element_spec
-    if isinstance(spec, dict):
+    if isinstance(spec, dict) and "label" in spec:
+        _image_of(spec)
+        dataset = dataset.map(lambda element: (element["image"], element["label"]))
+    elif not (isinstance(spec, tuple) and len(spec) == 2):
+        raise ValueError("A conditional GAN trains on labelled data: give a dataset of (images, labels) "
+                         f"minibatches, e.g. ganzoo.data.load(..., with_labels=True); this one yields {spec}.")
+    if not dataset.element_spec[1].dtype.is_integer:
+        raise TypeError(f"Labels must be integer class indices; the dataset yields "
+                        f"{dataset.element_spec[1].dtype.name}.")
+    return dataset.map(lambda images, labels: (images, tf.cast(labels, tf.int32)))
+
+
+def _conform_dataset(dataset, data_shape, labels=False):
+    """`conform` for a dataset; with `labels`, of (images, labels) pairs whose images it conforms."""
+    if labels:  # every step below acts on the images of a pair
+        def map_images(data, function):
+            return data.map(lambda images, classes: (function(images), classes))
+    else:
+        def map_images(data, function):
+            return data.map(function)
+
+    def image_spec():
+        return dataset.element_spec[0] if labels else dataset.element_spec
+
+    spec = dataset.element_spec
+    if not labels and isinstance(spec, dict):
         _image_of(spec)
         dataset = dataset.map(_image_of)
-    elif isinstance(spec, tuple):  # (images, labels): the labels are not used
+    elif not labels and isinstance(spec, tuple):  # (images, labels): the labels are not used
         dataset = dataset.map(lambda *element: element[0])
-    spec = dataset.element_spec
+    spec = image_spec()
     if spec.shape.rank is not None and tuple(spec.shape) == data_shape:
         raise ValueError(f"The dataset yields single examples of shape {data_shape}; fit() takes minibatches: "
                          "batch it, e.g. dataset.batch(64, drop_remainder=True).")
     if spec.dtype == tf.uint8:
         _scaling_notice()
-        dataset = dataset.map(scale_images)
+        dataset = map_images(dataset, scale_images)
     elif not spec.dtype.is_floating:
         raise TypeError(f"Real data must be floats (or uint8 images); the dataset yields {spec.dtype.name}.")
     if spec.shape.rank is None:  # e.g. tf.py_function without a shape: declare the model's
-        dataset = dataset.map(lambda batch: tf.ensure_shape(batch, [None, *data_shape]))
-        spec = dataset.element_spec
+        dataset = map_images(dataset, lambda batch: tf.ensure_shape(batch, [None, *data_shape]))
+        spec = image_spec()
     if _lacks_channel_axis(tuple(spec.shape[1:]), data_shape):
-        dataset = dataset.map(lambda images: images[..., None])
-    _check_shape(tuple(dataset.element_spec.shape[1:]), data_shape)
+        dataset = map_images(dataset, lambda images: images[..., None])
+    _check_shape(tuple(image_spec().shape[1:]), data_shape)
     if len(data_shape) == 3 and spec.dtype != tf.uint8:
         # Checked batch by batch as training reads them: peeking at a batch here would fill a
         # shuffle buffer (or consume a single-pass source) only to throw it away.
-        dataset = dataset.map(_assert_image_range)
+        dataset = map_images(dataset, _assert_image_range)
     return dataset
 
 

@@ -74,7 +74,8 @@ def generated_batches(gan, num_samples, seed, batch_size=500, use_ema=True):
 
 
 def real_batches(data_config, num_samples, split="test", batch_size=500):
-    config = {k: v for k, v in data_config.items() if k not in ("batch_size", "shuffle", "split")}
+    """`num_samples` real images (no labels) of the run's dataset, in batches."""
+    config = {k: v for k, v in data_config.items() if k not in ("batch_size", "shuffle", "split", "with_labels")}
     dataset = data_lib.load(**config, batch_size=batch_size, split=split, shuffle=False)
     return dataset.unbatch().take(num_samples).batch(batch_size)
 

@@ -190,6 +190,10 @@ def export(gan, base_dir, name=None, version=None, overwrite=False, training_con
         max_batch_size: the most rows a request may hold, in every signature (default
             MAX_BATCH_SIZE; TF Serving's batching `max_batch_size` should not exceed it).
     """
+    if getattr(gan, "takes_labels", False):
+        raise NotImplementedError(
+            f"Exporting a conditional GAN ({gan.name}: signatures that take labels) is not built yet; save it "
+            "with gan.save('model.keras') and sample with gan.generate(n, labels=...).")
     name = name or gan.name
     model_dir = os.path.join(base_dir, name)
     if os.path.isdir(model_dir):  # first: a version a killed overwrite moved aside counts again

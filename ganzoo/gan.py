@@ -122,15 +122,16 @@ class GAN(keras.Model):
                 {**generator.get_config(), "name": "ema_generator"})
             self.ema_generator.set_weights(generator.get_weights())
             self.ema_generator.trainable = False
-        self.latent_dim = int(generator.input_shape[-1])
+        self.latent_dim = int(_input_shape(generator, "latent")[-1])
         self.data_shape = tuple(int(d) for d in generator.output_shape[1:])
-        if tuple(discriminator.input_shape[1:]) != self.data_shape:
+        if tuple(_input_shape(discriminator, "data")[1:]) != self.data_shape:
             raise ValueError(
                 f"The generator makes data of shape {self.data_shape} but the discriminator "
-                f"takes {tuple(discriminator.input_shape[1:])}; build both for the same data_shape."
+                f"takes {tuple(_input_shape(discriminator, 'data')[1:])}; build both for the same data_shape."
             )
         self._sampling_draws = 0  # generate(seed=None) calls so far
         self.generator_only = False  # set by load_preset for a generator-only preset: fit() refuses
+        self.takes_labels = False  # a conditional GAN's data are (images, labels) (ganzoo.conditional)
         # Only the first replica's increment counts, so all replicas stay on the same seed.
         self.noise_step = self.add_weight(
             shape=(), dtype="int64", initializer="zeros", trainable=False,
@@ -139,6 +140,7 @@ class GAN(keras.Model):
         names = ("d_loss", "g_loss") + self.objective.metric_names
         for regularizer in self.regularizers:
             names += regularizer.metric_names
+        names += self._auxiliary_metric_names(discriminator)
         names += GRADIENT_NORM_METRICS + self.objective.health_metric_names
         self._health_signals = True
         self._trackers = {name: keras.metrics.Mean(name=name) for name in names}
@@ -198,15 +200,28 @@ class GAN(keras.Model):
 
         tf.__internal__.distribute.interim.maybe_merge_call(update, self.distribute_strategy)
 
-    def _generate(self, latent, training, use_ema=False):
+    def _generate(self, latent, training, use_ema=False, labels=None):
         """The generator's samples in float32, whatever the policy it computes in; with
-        `use_ema`, the EMA generator's if the model keeps one."""
+        `use_ema`, the EMA generator's if the model keeps one. `labels`: the classes of a
+        conditional GAN's samples (`ganzoo.conditional`), None here."""
         generator = self.sampling_generator if use_ema else self.generator
         return precision.at_least_float32(generator(latent, training=training))
 
-    def _score(self, data, training):
-        """The discriminator's scores in float32, whatever the policy it computes in."""
-        return precision.at_least_float32(self.discriminator(data, training=training))
+    def _discriminate(self, data, training, labels=None):
+        """(D's scores in float32, whatever the policy it computes in; its class logits, None
+        here: an auxiliary classifier's, `ganzoo.conditional`). `labels`: the classes a
+        conditional GAN's discriminator is given."""
+        return precision.at_least_float32(self.discriminator(data, training=training)), None
+
+    def _auxiliary_metric_names(self, discriminator):
+        """The metrics `_auxiliary_losses` reports: none here."""
+        return ()
+
+    def _auxiliary_losses(self, real_logits, fake_logits, labels):
+        """(per-example loss D adds, per-example loss G adds, metrics) of an auxiliary
+        classifier (AC-GAN, `ganzoo.conditional`); nothing here. `real_logits` is None on the
+        generator's side."""
+        return None, None, {}
 
     @property
     def metrics(self):
@@ -310,7 +325,7 @@ class GAN(keras.Model):
             [self.d_steps, global_batch], tf.random.experimental.stateless_fold_in(seed, 1))
         return self._replica_slice(latent, local_batch), self._replica_slice(alpha, local_batch)
 
-    def generate(self, num_samples, seed=None, batch_size=256, use_ema=True):
+    def generate(self, num_samples, seed=None, batch_size=256, use_ema=True, labels=None):
         """Draws `num_samples` samples in data space (images in [-1, 1]) as a NumPy array.
 
         The same `seed` always gives the same samples; `seed=None` draws the next samples of
@@ -318,6 +333,7 @@ class GAN(keras.Model):
         copy). `use_ema=False` samples the raw generator of a model that keeps an EMA
         generator (the same either way for a model without one). Latents are drawn a block
         of LATENT_BLOCK rows at a time, so any number of samples that fits in memory works.
+        `labels`: the classes of a conditional GAN's samples (`ganzoo.conditional`).
         """
         num_samples = _positive_int("num_samples", num_samples)
         batch_size = _positive_int("batch_size", batch_size)
@@ -328,6 +344,7 @@ class GAN(keras.Model):
             seed_pair = tf.constant([int(seed), 0], tf.int64)
         else:
             raise TypeError(f"seed must be an integer or None; got {seed!r}.")
+        labels = self._sample_labels(labels, num_samples, seed_pair)
         generator = self.generator if not use_ema and self.ema_generator is not None else self
         try:
             samples = np.empty((num_samples, *self.data_shape), np.float32)
@@ -340,8 +357,17 @@ class GAN(keras.Model):
             # Block 0 uses the seed itself, so the first LATENT_BLOCK samples of a seed never change.
             block_seed = seed_pair if block == 0 else tf.random.experimental.stateless_fold_in(seed_pair, block)
             latent = tf.random.stateless_normal([rows, self.latent_dim], block_seed)
-            samples[start:start + rows] = generator.predict(latent, batch_size=batch_size, verbose=0)
+            inputs = latent if labels is None else [latent, labels[start:start + rows]]
+            samples[start:start + rows] = generator.predict(inputs, batch_size=batch_size, verbose=0)
         return samples
+
+    def _sample_labels(self, labels, num_samples, seed_pair):
+        """The classes of `generate`'s samples: a conditional GAN's (`ganzoo.conditional`);
+        an unconditional one takes none."""
+        if labels is not None:
+            raise ValueError(f"{self.name} is not conditional: it generates without labels. Conditional models: "
+                             "conditional_dcgan, acgan.")
+        return None
 
     def export(self, base_dir, name=None, version=None, overwrite=False, training_config=None,
                max_batch_size=None):
@@ -379,14 +405,14 @@ class GAN(keras.Model):
                 f"{self.name} came from a generator-only preset: its discriminator is untrained, so training "
                 "would undo the generator. Load a full preset (ganzoo presets list), or build the model, "
                 "load the preset generator's weights into it and train both from there.")
-        x = conform_real_data(x, self.data_shape)
+        x, y, batch_size = self._real_data(x, y, batch_size, shuffle)
         if isinstance(validation_data, tuple):  # (x, y): y is ignored, as in fit
             validation_data = (conform_real_data(validation_data[0], self.data_shape), *validation_data[1:])
         elif validation_data is not None:
-            validation_data = conform_real_data(validation_data, self.data_shape)
+            validation_data = conform_real_data(validation_data, self.data_shape, labels=self.takes_labels)
         if self.d_steps > 1:
             minibatches = to_dataset(x, batch_size, shuffle)
-            x = group_minibatches(minibatches, self.d_steps)
+            x = group_minibatches(minibatches, self.d_steps, labels=self.takes_labels)
             if x.cardinality() == 0:
                 raise ValueError(
                     f"The data holds {int(minibatches.cardinality())} minibatch(es), but each step of "
@@ -399,13 +425,19 @@ class GAN(keras.Model):
             callbacks = list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks] if callbacks else []
             if verbose != 0 and not any(isinstance(c, keras.callbacks.ProgbarLogger) for c in callbacks):
                 callbacks.append(GANProgbarLogger())
-        return super().fit(x, None, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
+        return super().fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
                            validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
                            **kwargs)
 
+    def _real_data(self, x, y, batch_size, shuffle):
+        """(x, y, batch_size) for Keras's fit: the real data conformed (y is ignored here; a
+        conditional GAN's labels)."""
+        return conform_real_data(x, self.data_shape), None, batch_size
+
     def evaluate(self, x=None, y=None, batch_size=None, *args, **kwargs):
         """`keras.Model.evaluate` on real data, conformed as `fit` conforms it."""
-        return super().evaluate(conform_real_data(x, self.data_shape), y, batch_size, *args, **kwargs)
+        x, y, batch_size = self._real_data(x, y, batch_size, shuffle=False)
+        return super().evaluate(x, y, batch_size, *args, **kwargs)
 
     def _real_minibatches(self, data):
         real = data[0] if isinstance(data, (tuple, list)) else data
@@ -428,36 +460,43 @@ class GAN(keras.Model):
         global_count = ops.shape(per_example)[0] * self.distribute_strategy.num_replicas_in_sync
         return ops.sum(per_example) / ops.cast(global_count, per_example.dtype)
 
-    def discriminator_objective(self, real, fake, alpha, training=True):
-        """Per-example discriminator loss (the objective's plus the regularisers' penalties),
-        the scores, and the regularisers' metrics."""
-        real_scores = self._score(real, training)
-        fake_scores = self._score(fake, training)
+    def discriminator_objective(self, real, fake, alpha, training=True, labels=None):
+        """Per-example discriminator loss (the objective's plus the regularisers' penalties and
+        an auxiliary classifier's loss), the scores, and the regularisers' (and classifier's)
+        metrics. `labels`: the classes of `real` and `fake` in a conditional GAN."""
+        real_scores, real_logits = self._discriminate(real, training, labels)
+        fake_scores, fake_logits = self._discriminate(fake, training, labels)
         per_example = self.objective.discriminator_loss(real_scores, fake_scores)
         step = self.d_optimizer.iterations if training and self.d_optimizer is not None else None
-        regularizer_metrics = {}
+        extra_metrics = {}
         for regularizer in self.regularizers:
-            penalty, metrics = regularizer.penalty(lambda x: self._score(x, training), real, fake, alpha,
-                                                   real_scores, step)
+            penalty, metrics = regularizer.penalty(lambda x: self._discriminate(x, training, labels)[0], real, fake,
+                                                   alpha, real_scores, step)
             if penalty is not None:
                 per_example = per_example + penalty
-            regularizer_metrics.update(metrics)
-        return per_example, real_scores, fake_scores, regularizer_metrics
+            extra_metrics.update(metrics)
+        classification, _, metrics = self._auxiliary_losses(real_logits, fake_logits, labels)
+        if classification is not None:
+            per_example = per_example + classification
+        extra_metrics.update(metrics)
+        return per_example, real_scores, fake_scores, extra_metrics
 
-    def generator_objective(self, real, latent, training=True, alpha=None):
+    def generator_objective(self, real, latent, training=True, alpha=None, labels=None):
         """Per-example generator loss and the discriminator's scores on the generated data.
 
         `real` and `alpha` (interpolation weights) are unused here; the unrolled GAN needs
-        them for its look-ahead.
+        them for its look-ahead. `labels`: the classes to generate in a conditional GAN.
         """
-        fake_scores = self._score(self._generate(latent, training), training)
-        return self.objective.generator_loss(fake_scores), fake_scores
+        fake_scores, fake_logits = self._discriminate(self._generate(latent, training, labels=labels), training, labels)
+        per_example = self.objective.generator_loss(fake_scores)
+        _, classification, _ = self._auxiliary_losses(None, fake_logits, labels)
+        return (per_example if classification is None else per_example + classification), fake_scores
 
-    def _discriminator_update(self, real, latent, alpha):
-        fake = self._generate(latent, training=True)
+    def _discriminator_update(self, real, latent, alpha, labels=None):
+        fake = self._generate(latent, training=True, labels=labels)
         with tf.GradientTape() as tape:
             per_example, real_scores, fake_scores, regularizer_metrics = self.discriminator_objective(
-                real, fake, alpha)
+                real, fake, alpha, labels=labels)
             # scale_loss multiplies by a LossScaleOptimizer's scale (and is x1 otherwise); its
             # apply_gradients divides the gradients by it again and skips non-finite ones.
             loss = self.d_optimizer.scale_loss(self._scale(per_example))
@@ -469,11 +508,11 @@ class GAN(keras.Model):
                     variable.assign(value)
         return per_example, real_scores, fake_scores, regularizer_metrics
 
-    def _generator_update(self, real, latent, alpha):
+    def _generator_update(self, real, latent, alpha, labels=None):
         """One generator step; returns its per-example loss and the scores it was computed
         from (for the unrolled GAN, the look-ahead discriminator's)."""
         with tf.GradientTape() as tape:
-            per_example, fake_scores = self.generator_objective(real, latent, alpha=alpha)
+            per_example, fake_scores = self.generator_objective(real, latent, alpha=alpha, labels=labels)
             loss = self.g_optimizer.scale_loss(self._scale(per_example))
         variables = self.generator.trainable_variables
         self._apply(self.g_optimizer, tape.gradient(loss, variables), variables, "g_grad_norm")
@@ -495,19 +534,25 @@ class GAN(keras.Model):
             self._trackers[norm_metric].update_state(tf.where(finite, norm, 0.0), sample_weight=tf.cast(finite, norm.dtype))
         optimizer.apply_gradients(zip(gradients, variables))
 
+    def _real_labels(self, data):
+        """The classes of each of the step's real minibatches: a conditional GAN's; None here."""
+        return [None] * self.d_steps
+
     def train_step(self, data):
         real_batches = self._real_minibatches(data)
+        label_batches = self._real_labels(data)
         # Every update waits for the data. Keras ends an epoch of unknown length by a step
         # whose next() fails; in the inlined graph the ops that do not read the data (the
         # optimisers' step counters, the noise counter) would still run without this.
         with tf.control_dependencies(real_batches):
             latents, alphas = self._draw_step_noise(ops.shape(real_batches[0])[0])
-            d_outs = [self._discriminator_update(real, latents[step], alphas[step])
+            d_outs = [self._discriminator_update(real, latents[step], alphas[step], label_batches[step])
                       for step, real in enumerate(real_batches)]
             # The last update's losses and scores; a lazy regulariser's metric over the k updates,
             # since the one it is taken on need not be the last.
             d_out = (*d_outs[-1][:3], _merge_weighted_metrics([out[3] for out in d_outs]))
-            g_per_example, g_fake_scores = self._generator_update(real_batches[-1], latents[-1], alphas[-1])
+            g_per_example, g_fake_scores = self._generator_update(real_batches[-1], latents[-1], alphas[-1],
+                                                                  label_batches[-1])
             self._update_ema()
             return self._update_metrics(*d_out, g_per_example, g_fake_scores)
 
@@ -517,13 +562,14 @@ class GAN(keras.Model):
         real = data[0] if isinstance(data, (tuple, list)) else data
         if len(real.shape) == len(self.data_shape) + 2:
             real = real[:, 0]
+        labels = self._real_labels(data)[0]
         # The validation stream, indexed by the batch's place in this evaluation (the metrics'
         # count): each evaluation draws the same noise, whatever training has drawn.
         batch_index = self._trackers["d_loss"].count
         latents, alphas = self._draw_step_noise(ops.shape(real)[0], self._stream_seed(VALIDATION_STREAM, batch_index))
-        fake = self._generate(latents[0], training=False)
-        d_out = self.discriminator_objective(real, fake, alphas[0], training=False)
-        g_per_example, _ = self.generator_objective(real, latents[-1], training=False, alpha=alphas[-1])
+        fake = self._generate(latents[0], training=False, labels=labels)
+        d_out = self.discriminator_objective(real, fake, alphas[0], training=False, labels=labels)
+        g_per_example, _ = self.generator_objective(real, latents[-1], training=False, alpha=alphas[-1], labels=labels)
         return self._update_metrics(*d_out, g_per_example)
 
     def _update_metrics(self, d_per_example, real_scores, fake_scores, regularizer_metrics, g_per_example,
@@ -594,6 +640,17 @@ def _merge_weighted_metrics(updates):
     return merged
 
 
+def _input_shape(model, name):
+    """The shape of `model`'s input called `name`, or of its only input."""
+    if len(model.inputs) == 1:
+        return tuple(model.inputs[0].shape)
+    for tensor in model.inputs:
+        if tensor.name == name:
+            return tuple(tensor.shape)
+    raise ValueError(f"{model.name} has inputs {[t.name for t in model.inputs]}; a GAN needs one named {name!r} "
+                     "(keras.Input(..., name=...)).")
+
+
 def _legacy_regularizers(kwargs):
     """The regularisers of ganzoo 0.1's `gradient_penalty_weight` and `clip_value` arguments,
     popped from `kwargs` (saved models and presets of that version carry them)."""
@@ -633,21 +690,30 @@ def to_dataset(x, batch_size=None, shuffle=True):
     )
 
 
-def group_minibatches(dataset, k):
-    """[batch, ...] minibatches -> [batch, k, ...] groups of k consecutive minibatches.
+def group_minibatches(dataset, k, labels=False):
+    """[batch, ...] minibatches -> [batch, k, ...] groups of k consecutive minibatches; with
+    `labels`, of (images, labels) pairs, grouped alike ([batch, k] labels).
 
     The group axis is second so that `tf.distribute` splits the batch axis across replicas
     and every replica sees its share of each of the k minibatches.
     """
-    dataset = dataset.map(lambda *item: item[0])  # (images, labels) -> images
-    if dataset.element_spec.shape[0] is None:
+    if not labels:
+        dataset = dataset.map(lambda *item: item[0])  # (images, labels) -> images
+    images = dataset.element_spec[0] if labels else dataset.element_spec
+    if images.shape[0] is None:
         raise ValueError(
             "With d_steps > 1, fit() needs minibatches of one fixed size: batch the dataset "
             "with drop_remainder=True (ganzoo.data.load does)."
         )
-    rank = len(dataset.element_spec.shape)
-    return dataset.batch(k, drop_remainder=True).map(
-        lambda x: tf.transpose(x, [1, 0] + list(range(2, rank + 1))))
+    grouped = dataset.batch(k, drop_remainder=True)
+    if labels:
+        return grouped.map(lambda images, classes: (_batch_first(images), _batch_first(classes)))
+    return grouped.map(_batch_first)
+
+
+def _batch_first(group):
+    """[k, batch, ...] -> [batch, k, ...]."""
+    return tf.transpose(group, [1, 0] + list(range(2, len(group.shape))))
 
 
 def _positive_int(name, value):

@@ -75,6 +75,10 @@ OPTION_RULES = {
                      "{'name': ..., **options}, or Regularizer instances)"),
     "architecture": (lambda v: isinstance(v, str), "a string"),
     "critic_normalization": (lambda v: v in ("auto", "batch", "layer", "none"), "one of auto, batch, layer, none"),
+    "num_classes": (lambda v: is_integer(v) and v >= 2, "an integer >= 2"),
+    "conditioning": (lambda v: v in ("projection", "concat"), "projection or concat"),
+    "class_names": (lambda v: isinstance(v, (list, tuple)) and all(isinstance(n, str) for n in v), "a list of names"),
+    "auxiliary_weight": (lambda v: is_number(v) and v > 0, "a positive number"),
 }
 
 

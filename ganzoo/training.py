@@ -117,7 +117,8 @@ def _train(config, workdir, strategy, run, writes):
         print(f"{workdir}: continuing the finished run from epoch {epochs_done} of {epochs} (model.keras).")
     else:
         with strategy.scope():
-            gan = build_model(config, data_shape=tuple(dataset.element_spec.shape[1:]))
+            images = dataset.element_spec[0] if isinstance(dataset.element_spec, tuple) else dataset.element_spec
+            gan = build_model(config, data_shape=tuple(images.shape[1:]))  # of (images, labels) with labels
             gan.compile(**compile_arguments(config, gan, batches_per_epoch))
         epochs_done, seconds_before = 0, 0.0
         restored = run.restore_checkpoint(gan)

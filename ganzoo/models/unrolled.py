@@ -61,7 +61,7 @@ class UnrolledGAN(GAN):
         self.unroll_steps = int(unroll_steps)
         self.second_order = bool(second_order)
 
-    def generator_objective(self, real, latent, training=True, alpha=None):
+    def generator_objective(self, real, latent, training=True, alpha=None, labels=None):
         fake = self._generate(latent, training)
         weights = [tf.identity(v.value) for v in self.discriminator.trainable_variables]
         frozen = [v.value for v in self.discriminator.non_trainable_variables]
