@@ -13,7 +13,7 @@ A new objective is a subclass with `name`, the two losses and its metrics, regis
 import keras
 from keras import ops
 
-from ganzoo import losses
+from ganzoo import losses, named_values
 
 
 class Objective:
@@ -199,20 +199,7 @@ OBJECTIVES = {cls.name: cls for cls in (Minimax, NonSaturating, Wasserstein, Hin
 
 def get(identifier):
     """An Objective from an instance, a name ("hinge"), {"name": ...} or a serialized config."""
-    if isinstance(identifier, Objective):
-        return identifier
-    if isinstance(identifier, dict) and set(identifier) == {"name"}:
-        identifier = identifier["name"]
-    if isinstance(identifier, str):
-        if identifier not in OBJECTIVES:
-            raise ValueError(f"Unknown objective {identifier!r}. Valid objectives: {', '.join(OBJECTIVES)}.")
-        return OBJECTIVES[identifier]()
-    if isinstance(identifier, dict):
-        objective = keras.saving.deserialize_keras_object(identifier)
-        if isinstance(objective, Objective):
-            return objective
-    raise ValueError(f"objective must be an Objective, one of {', '.join(OBJECTIVES)}, or an "
-                     f"Objective's serialized config; got {identifier!r}.")
+    return named_values.resolve(identifier, Objective, OBJECTIVES, "objective")
 
 
 def serialize(objective):

@@ -15,7 +15,7 @@ one what it does; it never branches on which one it is:
 import keras
 from keras import ops
 
-from ganzoo import losses
+from ganzoo import losses, named_values
 
 
 class Regularizer:
@@ -253,25 +253,7 @@ REGULARIZERS = {cls.name: cls for cls in (GradientPenalty, WeightClipping, R1, S
 
 def get(identifier):
     """A Regularizer from an instance, a name ("r1"), {"name": ..., **options} or a Keras config."""
-    if isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, str):
-        if identifier not in REGULARIZERS:
-            raise ValueError(f"Unknown regularizer {identifier!r}. Valid regularizers: {', '.join(REGULARIZERS)}.")
-        return REGULARIZERS[identifier]()
-    if isinstance(identifier, dict) and "name" in identifier and "class_name" not in identifier:
-        options = {key: value for key, value in identifier.items() if key != "name"}
-        kind = get(identifier["name"]).__class__
-        try:
-            return kind(**options)
-        except TypeError as error:
-            raise ValueError(f"Regularizer {identifier['name']!r} got an unknown option: {error}.") from None
-    if isinstance(identifier, dict):
-        regularizer = keras.saving.deserialize_keras_object(identifier)
-        if isinstance(regularizer, Regularizer):
-            return regularizer
-    raise ValueError(f"A regularizer must be a Regularizer, one of {', '.join(REGULARIZERS)}, "
-                     f"{{'name': ..., **options}} or a serialized config; got {identifier!r}.")
+    return named_values.resolve(identifier, Regularizer, REGULARIZERS, "regularizer")
 
 
 def get_list(identifiers):
