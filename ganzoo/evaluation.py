@@ -23,7 +23,7 @@ from ganzoo import data as data_lib
 from ganzoo import metrics
 
 MIXTURE_METRICS = ("mode_coverage",)
-IMAGE_METRICS = ("frechet_distance", "kid", "classifier_score", "precision_recall")
+IMAGE_METRICS = ("frechet_distance", "kid", "classifier_score", "precision_recall", "per_class")
 METRIC_ALIASES = {"fid": "frechet_distance"}  # the name before Fréchet distances were named by features
 # features -> the key of the Fréchet distance on them
 FRECHET_KEYS = {"inception_v3_pool": "fid", "fashion_mnist_classifier": "frechet_classifier_distance"}
@@ -131,7 +131,68 @@ def evaluate(gan, data, metric_names=None, num_samples=None, features="auto", se
             np.concatenate(fake_probabilities))
     if "precision_recall" in metric_names:
         result.update(metrics.precision_recall(real, fake))
+    if "per_class" in metric_names and feature_name == "fashion_mnist_classifier":
+        result.update(per_class_scores(gan, data, num_samples, extractor, seed, use_ema))
     return result
+
+
+def per_class_scores(gan, data, num_samples, classifier, seed=0, use_ema=True):
+    """Class by class, with the dataset's classifier (`classifier`: features and probabilities):
+
+    - a conditional GAN (`gan.takes_labels`): `num_samples / num_classes` samples generated for
+      each class c; `conditional_accuracy` is the share the classifier calls c, and
+      `per_class_frechet_distance[c]` their distance to the real test images of class c;
+    - an unconditional GAN or a sample array: its samples grouped by the class the classifier
+      gives them, each group against the real test images of that class (what a conditional
+      model's per-class distance is compared with).
+
+    `per_class_frechet_distance_mean` averages the classes (a class with fewer than 2 samples
+    has no distance)."""
+    real_images, real_labels = _labelled_test_images(data)
+    classes = int(real_labels.max()) + 1
+    names = _class_names(gan, classes)
+    distances, correct, asked = {}, 0, 0
+    if getattr(gan, "takes_labels", False):
+        per_class = max(num_samples // gan.num_classes, 2)
+        for c in range(gan.num_classes):
+            samples = gan.generate(per_class, labels=c, seed=seed * 1_000_003 + 900_001 + c, use_ema=use_ema)
+            correct += int(np.sum(np.argmax(classifier.probabilities(samples), axis=1) == c))
+            asked += per_class
+            distances[names[c]] = _class_distance(classifier, samples, real_images[real_labels == c])
+        result = {"conditional_accuracy": correct / asked}
+    else:
+        samples = np.concatenate(list(generated_batches(gan, num_samples, seed, use_ema=use_ema)))
+        predicted = np.argmax(classifier.probabilities(samples), axis=1)
+        for c in range(classes):
+            if np.sum(predicted == c) >= 2:
+                distances[names[c]] = _class_distance(classifier, samples[predicted == c], real_images[real_labels == c])
+        result = {}
+    result["per_class_frechet_distance"] = distances
+    result["per_class_frechet_distance_mean"] = float(np.mean(list(distances.values()))) if distances else None
+    return result
+
+
+def _class_distance(classifier, samples, real_images):
+    fake = np.asarray(classifier.features(samples), np.float64)
+    real = np.asarray(classifier.features(real_images), np.float64)
+    return metrics.frechet_distance(real, fake)
+
+
+def _labelled_test_images(data):
+    config = {k: v for k, v in data.items() if k not in ("batch_size", "shuffle", "split", "with_labels")}
+    batches = data_lib.load(**config, batch_size=500, split="test", shuffle=False, with_labels=True)
+    images, labels = zip(*[(x.numpy(), y.numpy()) for x, y in batches])
+    return np.concatenate(images), np.concatenate(labels)
+
+
+def _class_names(gan, classes):
+    from ganzoo import features
+
+    names = getattr(gan, "class_names", None)
+    if names:
+        return list(names)
+    return list(features.FASHION_MNIST_CLASSES) if classes == len(features.FASHION_MNIST_CLASSES) else \
+        [str(c) for c in range(classes)]
 
 
 def format_table(result):

@@ -159,3 +159,36 @@ def test_ganzoo_train_runs_the_conditional_config_on_fashion_mnist_classes(tmp_p
     assert int(gan.g_optimizer.iterations) == 3 and gan.class_names[0] == "T-shirt/top"
     batch = next(iter(ganzoo.data.load("fashion_mnist", batch_size=4, with_labels=True)))
     assert batch[0].shape == (4, 28, 28, 1) and batch[1].dtype == tf.int32 and float(batch[0].numpy().min()) >= -1
+
+
+class RealImagesOfTheClass:
+    """An oracle conditional 'generator': for class c, the first real test images of class c, so
+    the scores it gets are known from the classifier and the data alone."""
+
+    takes_labels, num_classes, class_names = True, 10, None
+
+    def __init__(self, images, labels):
+        self.images, self.labels = images, labels
+
+    def generate(self, num_samples, labels, seed=None, use_ema=True):
+        return self.images[self.labels == labels][:num_samples]
+
+
+@pytest.mark.skipif(not os.path.isdir("/usr/share/datasets/fashion-mnist"), reason="apt-get install dataset-fashion-mnist")
+def test_conditional_accuracy_and_per_class_distance_against_the_data_itself():
+    from ganzoo import evaluation, features, metrics
+
+    classifier = features.FashionMNISTClassifier()
+    images, labels = evaluation._labelled_test_images({"name": "fashion_mnist"})
+    oracle = RealImagesOfTheClass(images, labels)
+    result = evaluation.per_class_scores(oracle, {"name": "fashion_mnist"}, 1000, classifier)
+    # 100 real images of each class: the classifier's accuracy on exactly those.
+    picked = np.concatenate([images[labels == c][:100] for c in range(10)])
+    expected = np.mean(classifier.predict_classes(picked) == np.repeat(np.arange(10), 100))
+    assert result["conditional_accuracy"] == pytest.approx(expected) and result["conditional_accuracy"] > 0.85
+    trouser = metrics.frechet_distance(classifier.features(images[labels == 1]).astype("float64"),
+                                       classifier.features(images[labels == 1][:100]).astype("float64"))
+    assert result["per_class_frechet_distance"]["Trouser"] == pytest.approx(trouser)
+    # An unconditional model's samples are grouped by the class the classifier gives them.
+    grouped = evaluation.per_class_scores(images[:2000], {"name": "fashion_mnist"}, 2000, classifier)
+    assert "conditional_accuracy" not in grouped and len(grouped["per_class_frechet_distance"]) == 10
