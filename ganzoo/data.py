@@ -298,10 +298,13 @@ def _labelled(dataset):
     elif not (isinstance(spec, tuple) and len(spec) == 2):
         raise ValueError("A conditional GAN trains on labelled data: give a dataset of (images, labels) "
                          f"minibatches, e.g. ganzoo.data.load(..., with_labels=True); this one yields {spec}.")
-    if not dataset.element_spec[1].dtype.is_integer:
-        raise TypeError(f"Labels must be integer class indices; the dataset yields "
-                        f"{dataset.element_spec[1].dtype.name}.")
-    return dataset.map(lambda images, labels: (images, tf.cast(labels, tf.int32)))
+    labels = dataset.element_spec[1]
+    if not labels.dtype.is_integer:
+        raise TypeError(f"Labels must be integer class indices; the dataset yields {labels.dtype.name}.")
+    if labels.shape.rank not in (1, 2) or (labels.shape.rank == 2 and labels.shape[1] != 1):
+        raise ValueError(f"Labels must be one class index per example, shaped [batch] (or [batch, 1]); the "
+                         f"dataset yields {labels.shape} (one-hot labels: take their argmax).")
+    return dataset.map(lambda images, labels: (images, tf.reshape(tf.cast(labels, tf.int32), [-1])))
 
 
 def _conform_dataset(dataset, data_shape, labels=False):

@@ -395,7 +395,8 @@ class GAN(keras.Model):
 
         `x` is real data: a `tf.data.Dataset` of minibatches (or of (images, labels) tuples,
         whose labels are ignored, or of tfds-style dicts, whose "image" is used) or an array;
-        `y` is ignored. Images are floats in [-1, 1], or uint8 (scaled here); see
+        `y` is ignored (a conditional GAN's labels: see `ganzoo.ConditionalGAN`). Images are
+        floats in [-1, 1], or uint8 (scaled here); see
         `ganzoo.data.conform` for what else is adapted or refused. With k > 1 each epoch uses
         its minibatches k at a time, so the last `minibatches mod k` of a pass are not used
         in that pass (reshuffled data uses them in later ones).
@@ -406,13 +407,13 @@ class GAN(keras.Model):
                 "would undo the generator. Load a full preset (ganzoo presets list), or build the model, "
                 "load the preset generator's weights into it and train both from there.")
         x, y, batch_size = self._real_data(x, y, batch_size, shuffle)
-        if isinstance(validation_data, tuple):  # (x, y): y is ignored, as in fit
+        if isinstance(validation_data, tuple):  # (x, y): y is ignored, as in fit (a conditional GAN's labels)
             validation_data = (conform_real_data(validation_data[0], self.data_shape), *validation_data[1:])
         elif validation_data is not None:
             validation_data = conform_real_data(validation_data, self.data_shape, labels=self.takes_labels)
         if self.d_steps > 1:
-            minibatches = to_dataset(x, batch_size, shuffle)
-            x = group_minibatches(minibatches, self.d_steps, labels=self.takes_labels)
+            minibatches = to_dataset(x, batch_size, shuffle, labels=y)
+            x, y = group_minibatches(minibatches, self.d_steps, labels=self.takes_labels), None
             if x.cardinality() == 0:
                 raise ValueError(
                     f"The data holds {int(minibatches.cardinality())} minibatch(es), but each step of "
@@ -675,12 +676,13 @@ def resolve_optimizer(identifier):
     return keras.optimizers.get(copy.deepcopy(identifier) if isinstance(identifier, dict) else identifier)
 
 
-def to_dataset(x, batch_size=None, shuffle=True):
-    """Real data as a tf.data.Dataset of fixed-size minibatches (arrays are batched here)."""
+def to_dataset(x, batch_size=None, shuffle=True, labels=None):
+    """Real data as a tf.data.Dataset of fixed-size minibatches (arrays are batched here, with
+    their `labels` if given: (images, labels) minibatches)."""
     if isinstance(x, tf.data.Dataset):
         return x
     if hasattr(x, "shape"):
-        dataset = tf.data.Dataset.from_tensor_slices(x)
+        dataset = tf.data.Dataset.from_tensor_slices(x if labels is None else (x, labels))
         if shuffle:
             dataset = dataset.shuffle(len(x), reshuffle_each_iteration=True)
         return dataset.batch(batch_size or 32, drop_remainder=True)

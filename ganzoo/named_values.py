@@ -24,5 +24,5 @@ def resolve(identifier, base, table, what):
         value = keras.saving.deserialize_keras_object(identifier)
         if isinstance(value, base):
             return value
-    raise ValueError(f"A {what} must be a {base.__name__}, one of {', '.join(table)}, {{'name': ..., **options}} "
-                     f"or a serialized config; got {identifier!r}.")
+    raise ValueError(f"Expected the {what} as a {base.__name__} instance, one of {', '.join(table)}, "
+                     f"{{'name': ..., **options}} or a serialized config; got {identifier!r}.")

@@ -44,21 +44,29 @@ class ConditionalGAN(GAN):
     Args:
         generator, discriminator: Keras models as above (`ganzoo.conditional_networks`).
         num_classes: number of classes; labels are integers in [0, num_classes).
-        class_names: optional names of the classes, saved with the model (exports list them).
-        auxiliary_weight: weight of the auxiliary classifier's loss (AC-GAN only).
+        class_names: optional names of the classes, saved with the model (the per-class
+            evaluation names its scores by them).
+        auxiliary_weight: weight of the auxiliary classifier's loss (AC-GAN only), > 0.
         **kwargs: the `GAN` arguments (objective, regularizers, d_steps, ema_decay, ...).
     """
 
     def __init__(self, generator, discriminator, num_classes, class_names=None, auxiliary_weight=1.0, **kwargs):
-        self.num_classes = _positive_int("num_classes", num_classes)
+        if not isinstance(num_classes, (int, np.integer)) or isinstance(num_classes, bool) or num_classes < 2:
+            raise ValueError(f"num_classes must be an integer >= 2; got {num_classes!r}.")
+        if not isinstance(auxiliary_weight, (int, float)) or isinstance(auxiliary_weight, bool) or auxiliary_weight <= 0:
+            raise ValueError(f"auxiliary_weight must be a positive number; got {auxiliary_weight!r}.")
+        self.num_classes = int(num_classes)
         self.auxiliary_classifier = len(discriminator.inputs) == 1 and len(discriminator.outputs) == 2
         if not self.auxiliary_classifier and len(discriminator.inputs) != 2:
             raise ValueError(f"A conditional GAN's discriminator takes [data, label] (concat, projection) or returns "
                              f"[score, class logits] (an auxiliary classifier); {discriminator.name} takes "
                              f"{len(discriminator.inputs)} input(s) and returns {len(discriminator.outputs)}.")
-        if len(generator.inputs) != 2:
-            raise ValueError(f"A conditional GAN's generator takes [latent, label]; {generator.name} takes "
-                             f"{len(generator.inputs)} input(s).")
+        # Called by position: the inputs must come in this order (named as keras.Input(name=...)).
+        for network, names in ((generator, ["latent", "label"]),
+                               (discriminator, ["data"] if self.auxiliary_classifier else ["data", "label"])):
+            if [tensor.name for tensor in network.inputs] != names:
+                raise ValueError(f"A conditional GAN's {network.name} takes inputs named {names}, in that order; "
+                                 f"it has {[tensor.name for tensor in network.inputs]}.")
         super().__init__(generator, discriminator, **kwargs)
         self.takes_labels = True
         self.class_names = list(class_names) if class_names is not None else None
@@ -71,9 +79,10 @@ class ConditionalGAN(GAN):
         if not isinstance(data, (tuple, list)) or len(data) < 2 or data[1] is None:
             raise ValueError("A conditional GAN trains on (images, labels); the step got images alone.")
         labels = ops.cast(data[1], "int32")
-        if len(labels.shape) == 2:  # grouped by fit: [batch, k]
+        if len(data[0].shape) == len(self.data_shape) + 2:  # grouped by fit: [batch, k] labels
+            labels = ops.reshape(labels, [-1, self.d_steps])
             return [labels[:, step] for step in range(self.d_steps)]
-        return [labels] * self.d_steps
+        return [ops.reshape(labels, [-1])] * self.d_steps  # [batch] (or [batch, 1])
 
     def _generate(self, latent, training, use_ema=False, labels=None):
         generator = self.sampling_generator if use_ema else self.generator
@@ -109,20 +118,26 @@ class ConditionalGAN(GAN):
 
     # ------------------------------------------------------------------------ data, sampling
     def _real_data(self, x, y, batch_size, shuffle):
-        """(images, labels) data: a dataset of pairs, or arrays x (images) and y (labels),
-        which become a dataset here so that every path (k grouping included) sees pairs."""
+        """(images, labels): a dataset of pairs (labels checked against num_classes as they are
+        read), or arrays x (images) and y (labels), which Keras batches as it does any (x, y)."""
         if isinstance(x, tf.data.Dataset):
             if y is not None:
-                raise ValueError("fit(dataset, y): a dataset carries its own labels; give (images, labels) pairs.")
-            return conform_real_data(x, self.data_shape, labels=True), None, batch_size
+                raise ValueError("A dataset carries its own labels: give (images, labels) minibatches, not y.")
+            pairs = conform_real_data(x, self.data_shape, labels=True)
+            return pairs.map(lambda images, labels: (images, self._assert_classes(labels))), None, batch_size
         if y is None:
             raise ValueError("A conditional GAN trains on labelled data: fit(images, labels), or a dataset of "
                              "(images, labels) minibatches (ganzoo.data.load(..., with_labels=True)).")
-        images, labels = conform_real_data(x, self.data_shape), self._checked_labels(y, len(x))
-        pairs = tf.data.Dataset.from_tensor_slices((images, labels))
-        if shuffle:
-            pairs = pairs.shuffle(len(images), reshuffle_each_iteration=True)
-        return pairs.batch(batch_size or 32, drop_remainder=True), None, None
+        return conform_real_data(x, self.data_shape), self._checked_labels(y, len(x)), batch_size
+
+    def _assert_classes(self, labels):
+        """The labels, once checked to lie in [0, num_classes): an embedding on a GPU, or the
+        concat discriminator's one-hot, would otherwise read others silently."""
+        with tf.control_dependencies([
+                tf.debugging.assert_non_negative(labels, message="labels must be class indices >= 0"),
+                tf.debugging.assert_less(labels, self.num_classes,
+                                         message=f"labels must be class indices < num_classes = {self.num_classes}")]):
+            return tf.identity(labels)
 
     def _checked_labels(self, labels, count):
         labels = np.asarray(labels)
@@ -155,12 +170,6 @@ class ConditionalGAN(GAN):
 
 def _accuracy(logits, labels):
     return ops.mean(ops.cast(ops.equal(ops.argmax(logits, axis=-1), ops.cast(labels, "int64")), "float32"))
-
-
-def _positive_int(name, value):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-    return int(value)
 
 
 @register("conditional_dcgan")
