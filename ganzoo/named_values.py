@@ -4,6 +4,30 @@ options, or a Keras serialized config; resolved and refused the same way for eac
 import keras
 
 
+class NamedValue:
+    """What objectives and regularisers share: a config of their options (none by default),
+    rebuilt from it, equal when of one type and config, shown with their options."""
+
+    name = None
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.get_config() == other.get_config()
+
+    def __hash__(self):
+        return hash(type(self))
+
+    def __repr__(self):
+        options = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
+        return f"{type(self).__name__}({options})"
+
+
 def resolve(identifier, base, table, what):
     """An instance of `base` from `identifier`: an instance, a name of `table`, {"name": ...,
     **options}, or a Keras serialized config (a registered subclass of the user's own)."""

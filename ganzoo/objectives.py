@@ -16,7 +16,7 @@ from keras import ops
 from ganzoo import losses, named_values
 
 
-class Objective:
+class Objective(named_values.NamedValue):
     """Base class: the discriminator's and the generator's losses, per example.
 
     Subclasses set:
@@ -48,23 +48,13 @@ class Objective:
         scores the generator's update was taken against."""
         return {}
 
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
     def __eq__(self, other):
         if isinstance(other, str):  # `gan.objective == "hinge"`, as when objectives were names
             return not self.get_config() and other == self.name
-        return type(self) is type(other) and self.get_config() == other.get_config()
+        return super().__eq__(other)
 
     def __hash__(self):
         return hash(self.name) if not self.get_config() else hash(type(self))
-
-    def __repr__(self):
-        return f"{type(self).__name__}()"
 
 
 def _mean(values):

@@ -18,7 +18,7 @@ from keras import ops
 from ganzoo import losses, named_values
 
 
-class Regularizer:
+class Regularizer(named_values.NamedValue):
     """Base class. Subclasses set `name` and override what they do.
 
     Attributes:
@@ -66,22 +66,6 @@ class Regularizer:
 
     _batch_norm_reason = ""
 
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __eq__(self, other):
-        return type(self) is type(other) and self.get_config() == other.get_config()
-
-    def __hash__(self):
-        return hash(type(self))
-
-    def __repr__(self):
-        options = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
-        return f"{type(self).__name__}({options})"
 
 
 _PER_EXAMPLE_REASON = ("its penalty is on each example's input gradient, and BatchNorm makes every score depend on "
