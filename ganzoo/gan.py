@@ -131,7 +131,7 @@ class GAN(keras.Model):
             )
         self._sampling_draws = 0  # generate(seed=None) calls so far
         self.generator_only = False  # set by load_preset for a generator-only preset: fit() refuses
-        self.takes_labels = False  # a conditional GAN's data are (images, labels) (ganzoo.conditional)
+        self.takes_labels = False  # a conditional GAN's data are (images, labels) (ganzoo.models.conditional)
         # Only the first replica's increment counts, so all replicas stay on the same seed.
         self.noise_step = self.add_weight(
             shape=(), dtype="int64", initializer="zeros", trainable=False,
@@ -203,13 +203,13 @@ class GAN(keras.Model):
     def _generate(self, latent, training, use_ema=False, labels=None):
         """The generator's samples in float32, whatever the policy it computes in; with
         `use_ema`, the EMA generator's if the model keeps one. `labels`: the classes of a
-        conditional GAN's samples (`ganzoo.conditional`), None here."""
+        conditional GAN's samples (`ganzoo.models.conditional`), None here."""
         generator = self.sampling_generator if use_ema else self.generator
         return precision.at_least_float32(generator(latent, training=training))
 
     def _discriminate(self, data, training, labels=None):
         """(D's scores in float32, whatever the policy it computes in; its class logits, None
-        here: an auxiliary classifier's, `ganzoo.conditional`). `labels`: the classes a
+        here: an auxiliary classifier's, `ganzoo.models.conditional`). `labels`: the classes a
         conditional GAN's discriminator is given."""
         return precision.at_least_float32(self.discriminator(data, training=training)), None
 
@@ -219,7 +219,7 @@ class GAN(keras.Model):
 
     def _auxiliary_losses(self, real_logits, fake_logits, labels):
         """(per-example loss D adds, per-example loss G adds, metrics) of an auxiliary
-        classifier (AC-GAN, `ganzoo.conditional`); nothing here. `real_logits` is None on the
+        classifier (AC-GAN, `ganzoo.models.conditional`); nothing here. `real_logits` is None on the
         generator's side."""
         return None, None, {}
 
@@ -333,7 +333,7 @@ class GAN(keras.Model):
         copy). `use_ema=False` samples the raw generator of a model that keeps an EMA
         generator (the same either way for a model without one). Latents are drawn a block
         of LATENT_BLOCK rows at a time, so any number of samples that fits in memory works.
-        `labels`: the classes of a conditional GAN's samples (`ganzoo.conditional`).
+        `labels`: the classes of a conditional GAN's samples (`ganzoo.models.conditional`).
         """
         num_samples = _positive_int("num_samples", num_samples)
         batch_size = _positive_int("batch_size", batch_size)
@@ -362,7 +362,7 @@ class GAN(keras.Model):
         return samples
 
     def _sample_labels(self, labels, num_samples, seed_pair):
-        """The classes of `generate`'s samples: a conditional GAN's (`ganzoo.conditional`);
+        """The classes of `generate`'s samples: a conditional GAN's (`ganzoo.models.conditional`);
         an unconditional one takes none."""
         if labels is not None:
             raise ValueError(f"{self.name} is not conditional: it generates without labels. Conditional models: "
