@@ -124,7 +124,9 @@ MIXES = [
     ("wgan", (2,), dict(regularizers=["spectral_norm"])),
     ("wgan_gp", (28, 28, 1), dict(objective="hinge")),
     ("pacgan", (2,), dict(objective="hinge", regularizers=["gradient_penalty"])),
-    ("unrolled_gan", (2,), dict(objective="least_squares", regularizers=["gradient_penalty", "spectral_norm"])),
+    # One unrolled step: enough to differentiate through a penalty's gradient in the look-ahead.
+    ("unrolled_gan", (2,), dict(objective="least_squares", regularizers=["gradient_penalty", "spectral_norm"],
+                                unroll_steps=1)),
     ("unrolled_gan", (2,), dict(regularizers=[{"name": "weight_clipping", "clip_value": 0.1}])),
 ]
 
