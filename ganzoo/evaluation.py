@@ -75,8 +75,7 @@ def generated_batches(gan, num_samples, seed, batch_size=500, use_ema=True):
 
 def real_batches(data_config, num_samples, split="test", batch_size=500):
     """`num_samples` real images (no labels) of the run's dataset, in batches."""
-    config = {k: v for k, v in data_config.items() if k not in ("batch_size", "shuffle", "split", "with_labels")}
-    dataset = data_lib.load(**config, batch_size=batch_size, split=split, shuffle=False)
+    dataset = data_lib.load(**_dataset_arguments(data_config), batch_size=batch_size, split=split, shuffle=False)
     return dataset.unbatch().take(num_samples).batch(batch_size)
 
 
@@ -178,9 +177,13 @@ def _class_distance(classifier, samples, real_images):
     return metrics.frechet_distance(real, fake)
 
 
+def _dataset_arguments(data_config):
+    """The run's data section without what evaluation sets itself (batching, order, split, labels)."""
+    return {k: v for k, v in data_config.items() if k not in ("batch_size", "shuffle", "split", "with_labels")}
+
+
 def _labelled_test_images(data):
-    config = {k: v for k, v in data.items() if k not in ("batch_size", "shuffle", "split", "with_labels")}
-    batches = data_lib.load(**config, batch_size=500, split="test", shuffle=False, with_labels=True)
+    batches = data_lib.load(**_dataset_arguments(data), batch_size=500, split="test", shuffle=False, with_labels=True)
     images, labels = zip(*[(x.numpy(), y.numpy()) for x, y in batches])
     return np.concatenate(images), np.concatenate(labels)
 

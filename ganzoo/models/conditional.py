@@ -95,9 +95,7 @@ class ConditionalGAN(GAN):
         return precision.at_least_float32(self.discriminator([data, labels], training=training)), None
 
     def _auxiliary_metric_names(self, discriminator):
-        if len(discriminator.inputs) == 1 and len(discriminator.outputs) == 2:
-            return ("class_acc_real", "class_acc_fake")
-        return ()
+        return ("class_acc_real", "class_acc_fake") if self.auxiliary_classifier else ()  # set before GAN.__init__
 
     def _auxiliary_losses(self, real_logits, fake_logits, labels):
         """AC-GAN's class cross-entropy, per example, for D (real and fake) and G (fake)."""
