@@ -14,10 +14,13 @@ serves every signature:
                      (vector models: samples float32 [batch, D])
     sample           seed int64 [batch] -> images (or samples) [batch, ...], latent [batch, latent_dim]
     sample_png       seed int64 [batch] -> images_bytes string [batch] (PNG; image models)
+A conditional GAN's signatures take `label` int64 [batch] as well (a class index per row, in
+[0, num_classes); the metadata lists the class names).
 
 `sample` draws one sample per seed, its latent by stateless ops seeded by (seed, 0): row i is
-`GAN.generate(1, seed=seed[i])`, in the SavedModel and in Python. N samples are N seeds (as
-StyleGAN's `--seeds`). A request holds at most `max_batch_size` rows (1,024 by default; an
+`GAN.generate(1, seed=seed[i])` (conditional: `generate(1, labels=label[i], seed=seed[i])`), in
+the SavedModel and in Python. N samples are N seeds (as StyleGAN's `--seeds`): a `num_samples`
+input would have no batch dimension, which TF Serving's request batching refuses. A request holds at most `max_batch_size` rows (1,024 by default; an
 export option), so one request cannot exhaust the server's memory.
 """
 
@@ -47,15 +50,20 @@ def _is_image_model(gan):
     return len(gan.data_shape) == 3
 
 
+def _is_conditional(gan):
+    return getattr(gan, "takes_labels", False)
+
+
 def _output_name(gan):
     return "images" if _is_image_model(gan) else "samples"
 
 
 def build_archive(gan, max_batch_size=MAX_BATCH_SIZE):
     """A `keras.export.ExportArchive` of the generator (the EMA one if the GAN keeps it) with
-    ganzoo's three signatures, each refusing requests of more than `max_batch_size` rows."""
+    ganzoo's three signatures, each refusing requests of more than `max_batch_size` rows (and
+    a conditional GAN's, labels outside [0, num_classes) or a label count unlike the rows')."""
     generator, latent_dim, output = gan.sampling_generator, gan.latent_dim, _output_name(gan)
-    image_model = _is_image_model(gan)
+    image_model, conditional = _is_image_model(gan), _is_conditional(gan)
 
     def within_cap(rows):
         """`rows` once checked against the cap: the check runs before any work on the request."""
@@ -66,9 +74,23 @@ def build_archive(gan, max_batch_size=MAX_BATCH_SIZE):
         with tf.control_dependencies([check]):
             return tf.identity(rows)
 
-    def generate(latent):
+    def checked_labels(label, rows):
+        """A conditional request's labels as the generator's int32, once checked: one per row and
+        each a class index (an embedding lookup out of range fails obscurely, or not at all)."""
+        checks = [
+            tf.debugging.assert_equal(tf.shape(label)[0], tf.shape(rows)[0],
+                                      message="a request needs one label per row"),
+            tf.debugging.assert_non_negative(label, message="labels are class indices >= 0"),
+            tf.debugging.assert_less(label, tf.constant(gan.num_classes, tf.int64),
+                                     message=f"labels are class indices < num_classes = {gan.num_classes}"),
+        ]
+        with tf.control_dependencies(checks):
+            return tf.cast(label, tf.int32)
+
+    def generate(latent, label=None):
+        inputs = latent if label is None else [latent, checked_labels(label, latent)]
         # float32 for clients whatever the policy the generator computes in.
-        samples = tf.cast(generator(latent, training=False), tf.float32)
+        samples = tf.cast(generator(inputs, training=False), tf.float32)
         if image_model:  # tanh outputs in [-1, 1] -> [0, 1] for clients
             samples = tf.clip_by_value((samples + 1.0) / 2.0, 0.0, 1.0)
         return samples
@@ -81,25 +103,27 @@ def build_archive(gan, max_batch_size=MAX_BATCH_SIZE):
 
     archive = keras.export.ExportArchive()
     archive.track(generator)
+    latent_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="latent")
+    seed_spec = tf.TensorSpec([None], tf.int64, name="seed")
+    label_spec = [tf.TensorSpec([None], tf.int64, name="label")] if conditional else []
 
-    @tf.function(input_signature=[tf.TensorSpec([None, latent_dim], tf.float32, name="latent")])
-    def serving_default(latent):
-        return {output: generate(within_cap(latent))}
+    # Each signature takes its inputs, plus `label` for a conditional GAN (None otherwise).
+    @tf.function(input_signature=[latent_spec] + label_spec)
+    def serving_default(latent, label=None):
+        return {output: generate(within_cap(latent), label)}
 
-    seeds = [tf.TensorSpec([None], tf.int64, name="seed")]
-
-    @tf.function(input_signature=seeds)
-    def sample(seed):
+    @tf.function(input_signature=[seed_spec] + label_spec)
+    def sample(seed, label=None):
         latent = draw_latent(seed)
-        return {output: generate(latent), "latent": latent}
+        return {output: generate(latent, label), "latent": latent}
 
     archive.add_endpoint("serving_default", serving_default)
     archive.add_endpoint("sample", sample)
     if image_model:
 
-        @tf.function(input_signature=seeds)
-        def sample_png(seed):
-            pixels = tf.cast(tf.round(generate(draw_latent(seed)) * 255.0), tf.uint8)
+        @tf.function(input_signature=[seed_spec] + label_spec)
+        def sample_png(seed, label=None):
+            pixels = tf.cast(tf.round(generate(draw_latent(seed), label) * 255.0), tf.uint8)
             return {"images_bytes": tf.map_fn(tf.io.encode_png, pixels, fn_output_signature=tf.string)}
 
         archive.add_endpoint("sample_png", sample_png)
@@ -117,6 +141,9 @@ def metadata(gan, model_name, training_config=None, max_batch_size=MAX_BATCH_SIZ
         "output_shape": list(gan.data_shape),
         "value_range": [0.0, 1.0] if _is_image_model(gan) else None,
         "signatures": ["serving_default", "sample"] + (["sample_png"] if _is_image_model(gan) else []),
+        # A conditional GAN's `label` input: class index i names class_names[i].
+        "num_classes": gan.num_classes if _is_conditional(gan) else None,
+        "class_names": _class_names(gan) if _is_conditional(gan) else None,
         "max_batch_size": max_batch_size,
         "versions": {"ganzoo": ganzoo.__version__, "tensorflow": tf.__version__, "keras": keras.__version__},
         "hyperparameters": {k: v for k, v in gan.get_config().items() if k not in ("generator", "discriminator")},
@@ -124,6 +151,11 @@ def metadata(gan, model_name, training_config=None, max_batch_size=MAX_BATCH_SIZ
         "generator_parameters": int(gan.generator.count_params()),
         "generator_weights": "exponential moving average" if gan.ema_generator is not None else "trained",
     }
+
+
+def _class_names(gan):
+    """The names the metadata gives label 0..num_classes-1: the model's, or the indices as text."""
+    return list(gan.class_names) if gan.class_names is not None else [str(i) for i in range(gan.num_classes)]
 
 
 # ---------------------------------------------------------------- warmup requests (protobuf)
@@ -161,9 +193,13 @@ def warmup_requests(gan, model_name, max_batch_size=MAX_BATCH_SIZE):
     cap: TF Serving refuses to load a model whose warmup request fails)."""
     rng = np.random.default_rng(0)
     sizes = lambda *counts: sorted({min(n, max_batch_size) for n in counts})  # noqa: E731
-    requests = [("serving_default", {"latent": rng.normal(size=(n, gan.latent_dim)).astype(np.float32)})
+
+    def labels(n):  # a conditional GAN's requests cycle through its classes
+        return {"label": np.arange(n, dtype=np.int64) % gan.num_classes} if _is_conditional(gan) else {}
+
+    requests = [("serving_default", {"latent": rng.normal(size=(n, gan.latent_dim)).astype(np.float32), **labels(n)})
                 for n in sizes(1, 8)]
-    seeds = lambda n: {"seed": np.arange(n, dtype=np.int64)}  # noqa: E731
+    seeds = lambda n: {"seed": np.arange(n, dtype=np.int64), **labels(n)}  # noqa: E731
     requests += [("sample", seeds(n)) for n in sizes(1, 8)]
     if _is_image_model(gan):
         requests += [("sample_png", seeds(n)) for n in sizes(1, 4)]
@@ -190,10 +226,6 @@ def export(gan, base_dir, name=None, version=None, overwrite=False, training_con
         max_batch_size: the most rows a request may hold, in every signature (default
             MAX_BATCH_SIZE; TF Serving's batching `max_batch_size` should not exceed it).
     """
-    if getattr(gan, "takes_labels", False):
-        raise NotImplementedError(
-            f"Exporting a conditional GAN ({gan.name}: signatures that take labels) is not built yet; save it "
-            "with gan.save('model.keras') and sample with gan.generate(n, labels=...).")
     name = name or gan.name
     model_dir = os.path.join(base_dir, name)
     if os.path.isdir(model_dir):  # first: a version a killed overwrite moved aside counts again

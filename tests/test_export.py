@@ -12,9 +12,26 @@ import ganzoo
 from ganzoo import export as export_lib
 from zoo_checks import IMAGE_CASES, VECTOR_CASES, run_tensorflow_only, small_options
 
-CASES = VECTOR_CASES + IMAGE_CASES
+CONDITIONAL_CASES = [("conditional_dcgan", (28, 28, 1))]
+CASES = VECTOR_CASES + IMAGE_CASES + CONDITIONAL_CASES
 LATENT_SEED = 0
 SEEDS = [5, 0, 5, 123_456_789_012]  # one sample per seed; a repeated seed repeats its sample
+LABELS = [2, 0, 2, 1]  # a conditional model's class per row (seed 5 twice, same class: same sample)
+CLASS_NAMES = ["top", "trouser", "bag"]
+
+
+def build(name, data_shape):
+    """A small zoo model, trained one step so BatchNorm's moving statistics are not the initial ones."""
+    rng = np.random.default_rng(0)
+    if (name, data_shape) in CONDITIONAL_CASES:
+        gan = ganzoo.get(name, data_shape=data_shape, num_classes=len(CLASS_NAMES), class_names=CLASS_NAMES, seed=2,
+                         latent_dim=8, filters=4, ema_decay=0.5)
+        labels = {"y": rng.integers(0, len(CLASS_NAMES), 8 * gan.d_steps)}
+    else:
+        gan, labels = ganzoo.get(name, data_shape=data_shape, seed=2, **small_options(name, data_shape)), {}
+    gan.compile()
+    gan.fit(rng.uniform(-1, 1, (8 * gan.d_steps, *data_shape)).astype("float32"), batch_size=8, verbose=0, **labels)
+    return gan
 
 
 def case_name(name, data_shape):
@@ -27,18 +44,18 @@ def exports(tmp_path_factory):
     base = tmp_path_factory.mktemp("exports")
     expected = {}
     for name, data_shape in CASES:
-        gan = ganzoo.get(name, data_shape=data_shape, seed=2, **small_options(name, data_shape))
-        gan.compile()
-        gan.fit(np.random.default_rng(0).uniform(-1, 1, (8 * gan.d_steps, *data_shape)).astype("float32"),
-                batch_size=8, verbose=0)  # one step, so BatchNorm's moving statistics are not the initial ones
+        gan = build(name, data_shape)
         model = case_name(name, data_shape)
         path = gan.export(str(base), name=model)
-        latent = np.random.default_rng(LATENT_SEED).normal(size=(3, gan.latent_dim)).astype("float32")
+        latent = np.random.default_rng(LATENT_SEED).normal(size=(len(SEEDS), gan.latent_dim)).astype("float32")
         to_output = (lambda x: np.clip((x + 1) / 2, 0, 1)) if len(data_shape) == 3 else (lambda x: x)
+        conditional = gan.takes_labels
+        inputs = [latent, np.array(LABELS)] if conditional else latent
         expected[model] = {
-            "path": path, "latent": latent, "image": len(data_shape) == 3,
-            "serving_default": to_output(np.asarray(gan.sampling_generator(latent, training=False))),
-            "sample": to_output(np.concatenate([gan.generate(1, seed=seed) for seed in SEEDS])),
+            "path": path, "latent": latent, "image": len(data_shape) == 3, "conditional": conditional,
+            "serving_default": to_output(np.asarray(gan.sampling_generator(inputs, training=False))),
+            "sample": to_output(np.concatenate([gan.generate(1, seed=seed, labels=label if conditional else None)
+                                                for seed, label in zip(SEEDS, LABELS)])),
         }
     return base, expected
 
@@ -50,30 +67,38 @@ LOAD_EVERY_SIGNATURE = textwrap.dedent("""
     from tensorflow_serving.apis import prediction_log_pb2
 
     cases, seeds = json.loads(sys.argv[1]), np.array(json.loads(sys.argv[2]), np.int64)
+    labels = np.array(json.loads(sys.argv[4]), np.int64)
     as_numbers = lambda x: (np.stack([tf.io.decode_png(p).numpy() for p in x]).astype(np.float32)
                             if x.dtype == object else x)
     out = {}
     for model, case in cases.items():
         path, latent = case["path"], np.array(case["latent"], np.float32)
+        label = {"label": labels} if case["conditional"] else {}  # a conditional model's extra input
+        feeds = {"serving_default": {"latent": latent, **label}, "sample": {"seed": seeds, **label},
+                 "sample_png": {"seed": seeds, **label}}
         loaded = tf.saved_model.load(path)
+        call = lambda name, feed: loaded.signatures[name](**{k: tf.constant(v) for k, v in feed.items()})
         result = {"signatures": sorted(loaded.signatures)}
-        result["serving_default"] = loaded.signatures["serving_default"](latent=tf.constant(latent))
-        first = loaded.signatures["sample"](seed=tf.constant(seeds))
-        again = loaded.signatures["sample"](seed=tf.constant(seeds))
-        result["sample"], result["sample_again"] = first, again
+        result["inputs"] = {name: np.array(sorted(f.structured_input_signature[1])) for name, f in loaded.signatures.items()}
+        result["serving_default"] = call("serving_default", feeds["serving_default"])
+        result["sample"], result["sample_again"] = call("sample", feeds["sample"]), call("sample", feeds["sample"])
         if "sample_png" in loaded.signatures:
-            pngs = loaded.signatures["sample_png"](seed=tf.constant(seeds))["images_bytes"]
+            pngs = call("sample_png", feeds["sample_png"])["images_bytes"]
             result["png_decoded"] = np.stack([tf.io.decode_png(p).numpy() for p in pngs.numpy()])
-        refused = 0
-        for bad in (np.zeros((2, latent.shape[1] + 1), np.float32), np.zeros(latent.shape, np.float64)):
+        bad_feeds = [dict(feeds["serving_default"], latent=np.zeros((len(seeds), latent.shape[1] + 1), np.float32)),
+                     dict(feeds["serving_default"], latent=latent.astype(np.float64))]
+        if case["conditional"]:  # a class out of range either way, a label count unlike the rows'
+            bad_feeds += [dict(feeds["sample"], label=labels * 0 + case["num_classes"]),
+                          dict(feeds["sample"], label=labels * 0 - 1), dict(feeds["sample"], label=labels[:1])]
+        refused = []
+        for bad in bad_feeds:
             try:
-                loaded.signatures["serving_default"](latent=tf.constant(bad))
-            except (TypeError, ValueError, tf.errors.InvalidArgumentError):
-                refused += 1
-        result["refused"] = refused
+                call("serving_default" if "latent" in bad else "sample", bad)
+            except (TypeError, ValueError, tf.errors.InvalidArgumentError) as error:
+                refused.append(str(error))
+        result["refused"] = np.array(refused)
 
         # TF Serving's path: the TF1 session loader, feeding and fetching tensor names.
-        feeds = {"serving_default": {"latent": latent}, "sample": {"seed": seeds}, "sample_png": {"seed": seeds}}
         records = list(tf.data.TFRecordDataset(path + "/assets.extra/tf_serving_warmup_requests").as_numpy_iterator())
         split = {}
         with tf.Graph().as_default(), tf.compat.v1.Session() as session:
@@ -125,9 +150,10 @@ def loaded_results(exports, tmp_path_factory):
     pytest.importorskip("tensorflow_serving.apis.prediction_log_pb2",
                         reason="pip install --no-deps tensorflow-serving-api (README's test line)")
     _, expected = exports
-    cases = {m: {"path": e["path"], "latent": e["latent"].tolist()} for m, e in expected.items()}
+    cases = {m: {"path": e["path"], "latent": e["latent"].tolist(), "conditional": e["conditional"],
+                 "num_classes": len(CLASS_NAMES)} for m, e in expected.items()}
     results_file = str(tmp_path_factory.mktemp("results") / "results.npz")
-    run_tensorflow_only(LOAD_EVERY_SIGNATURE, json.dumps(cases), json.dumps(SEEDS), results_file)
+    run_tensorflow_only(LOAD_EVERY_SIGNATURE, json.dumps(cases), json.dumps(SEEDS), results_file, json.dumps(LABELS))
     return dict(np.load(results_file, allow_pickle=True))
 
 
@@ -139,26 +165,47 @@ def test_every_signature_runs_in_tensorflow_alone(name, data_shape, exports, loa
     output = "images" if expect["image"] else "samples"
     signatures = ["sample", "serving_default"] + (["sample_png"] if expect["image"] else [])
     assert sorted(r("signatures")) == sorted(signatures)
+    label = ["label"] if expect["conditional"] else []
+    assert list(r("inputs/serving_default")) == sorted(["latent"] + label)
+    assert list(r("inputs/sample")) == sorted(["seed"] + label)
     # Same outputs as the in-process generator (inference mode), for the same latent / seed.
     np.testing.assert_allclose(r(f"serving_default/{output}"), expect["serving_default"], atol=1e-5)
     np.testing.assert_allclose(r(f"sample/{output}"), expect["sample"], atol=1e-5)
     np.testing.assert_array_equal(r(f"sample/{output}"), r(f"sample_again/{output}"))
     assert r("sample/latent").shape == (len(SEEDS), expect["latent"].shape[1])
-    np.testing.assert_array_equal(r(f"sample/{output}")[0], r(f"sample/{output}")[2])  # seed 5 twice
+    np.testing.assert_array_equal(r(f"sample/{output}")[0], r(f"sample/{output}")[2])  # seed 5 (class 2) twice
     if expect["image"]:
         assert r(f"serving_default/{output}").min() >= 0 and r(f"serving_default/{output}").max() <= 1
         np.testing.assert_allclose(r("png_decoded") / 255.0, r("sample/images"), atol=1 / 255 + 1e-6)
-    assert r("refused") == 2  # a latent of the wrong width and of the wrong dtype
+    # Refused: a latent of the wrong width and of the wrong dtype; a conditional model's labels
+    # out of range either way, and a label count unlike the rows'.
+    refused = list(r("refused"))
+    assert len(refused) == (5 if expect["conditional"] else 2)
+    if expect["conditional"]:
+        assert "labels are class indices < num_classes = 3" in refused[2]
+        assert "labels are class indices >= 0" in refused[3] and "one label per row" in refused[4]
     # The TF1 session loader (TF Serving's) ran every signature, with the same results.
     np.testing.assert_allclose(r(f"session_serving_default/{output}"), expect["serving_default"], atol=1e-5)
     np.testing.assert_allclose(r(f"session_sample/{output}"), expect["sample"], atol=1e-5)
     if expect["image"]:
         assert r("session_sample_png/images_bytes").shape == (len(SEEDS),)
     for signature in signatures:  # batchable, as TF Serving's request batching needs
-        assert list(r(f"batch_dimensions_{signature}")) == [True]
+        assert list(r(f"batch_dimensions_{signature}")) == [True] * (1 + len(label))
         assert max(r(f"split_{signature}")) <= (1.0 if signature == "sample_png" else 1e-5)
     ran = {tuple(x) for x in r("warmup")}
     assert {s for s, _ in ran} == set(signatures)
+
+
+def test_a_conditional_models_classes_and_metadata(exports):
+    """Each row is generated for its own label: the same seed gives a different sample in each
+    class; the metadata names the classes the label indexes."""
+    expect = exports[1]["conditional_dcgan_images"]
+    samples = expect["sample"]
+    assert not np.allclose(samples[0], samples[1])
+    with open(os.path.join(expect["path"], "assets.extra", export_lib.METADATA_FILE)) as f:
+        metadata = json.load(f)
+    assert metadata["num_classes"] == 3 and metadata["class_names"] == CLASS_NAMES
+    assert metadata["class"] == "ConditionalGAN" and metadata["generator_weights"] == "exponential moving average"
 
 
 @pytest.mark.parametrize("name,data_shape", [("wgan_gp", (2,)), ("dcgan", (28, 28, 1))])
