@@ -26,6 +26,13 @@ def image_grid(images):
     return (grid * 255 + 0.5).astype(np.uint8)
 
 
+def grid_row_labels(num_samples, num_classes):
+    """Class labels that put one class on each row of `image_grid`'s layout of `num_samples`
+    images (classes 0, 1, ... from the top, starting over after the last class)."""
+    columns = int(np.ceil(np.sqrt(num_samples)))
+    return (np.arange(num_samples) // columns % num_classes).astype("int32")
+
+
 def scatter_plot(points, centers=None, size=480, margin=0.15):
     """A uint8 RGB [size, size, 3] picture of 2-D points (blue) over true centres (red
     crosses), drawn with NumPy so that no plotting library is needed."""
@@ -107,8 +114,7 @@ class SampleGrid(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         inputs = self._latent
         if getattr(self.model, "takes_labels", False):  # a conditional GAN: one class per row of the grid
-            columns = int(np.ceil(np.sqrt(self.num_samples)))
-            inputs = [self._latent, (np.arange(self.num_samples) // columns % self.model.num_classes).astype("int32")]
+            inputs = [self._latent, grid_row_labels(self.num_samples, self.model.num_classes)]
         samples = self.model.predict(inputs, batch_size=256, verbose=0)
         picture = sample_picture(samples, self.centers)
         write_png(os.path.join(self.directory, f"epoch_{epoch + 1:03d}.png"), picture)

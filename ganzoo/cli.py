@@ -1,7 +1,7 @@
 """The `ganzoo` command.
 
     ganzoo train [--config NAME_OR_FILE] [--workdir DIR] [--set section.key=value ...] [--distribute auto]
-    ganzoo sample RUN_DIR_OR_KERAS_FILE | --preset NAME [--num-samples N] [--seed S] [--out FILE.png]
+    ganzoo sample RUN_DIR_OR_KERAS_FILE | --preset NAME [--num-samples N] [--seed S] [--label CLASS] [--out FILE.png]
     ganzoo export RUN_DIR_OR_KERAS_FILE [--out exports] [--name NAME] [--version N] [--overwrite]
                   [--max-batch-size ROWS]
     ganzoo evaluate RUN_DIR_OR_KERAS_FILE [--data NAME] [--metrics frechet_distance,kid,...] [--num-samples N]
@@ -67,7 +67,7 @@ def train(args):
 
 def sample(args):
     import ganzoo
-    from ganzoo.callbacks import sample_picture, write_png
+    from ganzoo.callbacks import grid_row_labels, sample_picture, write_png
 
     if (args.model is None) == (args.preset is None):
         raise ValueError("Say what to sample: a run directory or .keras file, or --preset NAME.")
@@ -77,7 +77,13 @@ def sample(args):
     else:
         model_path = _model_path(args.model)
         gan, dataset = load_model(model_path), (_run_config(model_path) or {}).get("data", {}).get("name")
-    samples = gan.generate(args.num_samples, seed=args.seed)
+    labels = None
+    if getattr(gan, "takes_labels", False):  # a conditional GAN: one class, or one class per row
+        labels = (grid_row_labels(args.num_samples, gan.num_classes) if args.label is None
+                  else gan.class_index(args.label))
+    elif args.label is not None:
+        raise ValueError(f"--label: {gan.name} is not a conditional GAN; it takes no class.")
+    samples = gan.generate(args.num_samples, seed=args.seed, labels=labels)
     # Mixture samples are drawn over their true centres.
     centers = ganzoo.data.mixture(dataset).centers if dataset in ganzoo.data.MIXTURES else None
     write_png(args.out, sample_picture(samples, centers))
@@ -206,6 +212,7 @@ def main(argv=None):
     p.add_argument("--preset", help="a preset instead: a name, folder, archive or URL")
     p.add_argument("--num-samples", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--label", help="a conditional model's class (index or name); default one class per row")
     p.add_argument("--out", default="samples.png")
     p.set_defaults(run=sample)
 

@@ -1,6 +1,7 @@
 """Conditional GANs: labels through fit (k grouping included), the auxiliary classifier's loss by
 hand, class-conditional sampling, .keras round trips, clear errors, and two replicas = one device."""
 
+import json
 import os
 import subprocess
 import sys
@@ -100,8 +101,6 @@ def test_conditional_data_errors_name_the_fix():
         gan.fit(tf.data.Dataset.from_tensor_slices((images, np.zeros(16, "float32"))).batch(8), epochs=1, verbose=0)
     with pytest.raises(ValueError, match="has no class labels"):
         ganzoo.data.load("ring8", with_labels=True)
-    with pytest.raises(NotImplementedError, match="not built yet"):
-        gan.export("/tmp/never")
 
 
 def test_a_gradient_penalty_interpolates_within_a_class():
@@ -153,8 +152,10 @@ def test_two_replicas_train_a_conditional_gan_as_one_device():
 
 @pytest.mark.skipif(not os.path.isdir("/usr/share/datasets/fashion-mnist"), reason="apt-get install dataset-fashion-mnist")
 def test_ganzoo_train_runs_the_conditional_config_on_fashion_mnist_classes(tmp_path):
-    from ganzoo import config, training
+    from ganzoo import cli, config, training
+    from ganzoo.callbacks import image_grid
 
+    decode = lambda path: tf.io.decode_png(tf.io.read_file(str(path))).numpy()  # noqa: E731
     experiment = config.load("conditional_dcgan_fashion_mnist", [
         "model.filters=4", "model.latent_dim=8", "train.steps_per_epoch=3", "train.verbose=0", "train.precision=float32",
         "train.num_sample_images=10"])
@@ -162,6 +163,25 @@ def test_ganzoo_train_runs_the_conditional_config_on_fashion_mnist_classes(tmp_p
     assert int(gan.g_optimizer.iterations) == 3 and gan.class_names[0] == "T-shirt/top"
     batch = next(iter(ganzoo.data.load("fashion_mnist", batch_size=4, with_labels=True)))
     assert batch[0].shape == (4, 28, 28, 1) and batch[1].dtype == tf.int32 and float(batch[0].numpy().min()) >= -1
+
+    # Classes by name or index; `ganzoo sample` draws one class (--label) or one class per row.
+    assert gan.class_index("Sneaker") == 7 == gan.class_index("7") == gan.class_index(7)
+    for unknown, message in (("Sneakers", "Unknown class 'Sneakers': give one of"), (10, r"lie in \[0, 10\)")):
+        with pytest.raises(ValueError, match=message):
+            gan.class_index(unknown)
+    sneakers, by_row = tmp_path / "sneakers.png", tmp_path / "rows.png"
+    assert cli.main(["sample", str(tmp_path / "run"), "--num-samples", "4", "--label", "Sneaker",
+                     "--out", str(sneakers)]) == 0
+    assert cli.main(["sample", str(tmp_path / "run"), "--num-samples", "9", "--out", str(by_row)]) == 0
+    unit = lambda samples: np.clip((samples + 1) / 2, 0, 1)  # noqa: E731
+    np.testing.assert_array_equal(decode(sneakers), image_grid(unit(gan.generate(4, labels=7, seed=0))))
+    np.testing.assert_array_equal(decode(by_row), image_grid(unit(gan.generate(9, labels=[0, 0, 0, 1, 1, 1, 2, 2, 2],
+                                                                                seed=0))))
+    # `ganzoo export` of the run: signatures with a `label` input, metadata naming the classes
+    # (the signatures' outputs: tests/test_export.py).
+    assert cli.main(["export", str(tmp_path / "run"), "--out", str(tmp_path / "exports")]) == 0
+    metadata = json.loads((tmp_path / "exports" / "run" / "1" / "assets.extra" / "ganzoo_metadata.json").read_text())
+    assert metadata["class_names"][7] == "Sneaker" and metadata["num_classes"] == 10
 
 
 class RealImagesOfTheClass:

@@ -149,6 +149,18 @@ class ConditionalGAN(GAN):
                              f"{labels.max()}.")
         return labels.astype("int32")
 
+    def class_index(self, label):
+        """The index of a class given by index or by name (`class_names`): `gan.generate(16,
+        labels=gan.class_index("Sneaker"))`. Accepts the index as text too ("7", from a command line)."""
+        if isinstance(label, str) and label.strip().lstrip("-").isdigit():
+            label = int(label)
+        if isinstance(label, str):
+            if self.class_names is None or label not in self.class_names:
+                known = f"one of {self.class_names}" if self.class_names else "an index (this model has no class names)"
+                raise ValueError(f"Unknown class {label!r}: give {known} or an index in [0, {self.num_classes}).")
+            return self.class_names.index(label)
+        return int(self._checked_labels([label], 1)[0])
+
     def _sample_labels(self, labels, num_samples, seed_pair):
         """`generate`'s classes: an int (all samples), one per sample, or None: uniform over the
         classes, drawn from the seed (so the same seed gives the same classes)."""
