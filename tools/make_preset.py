@@ -38,7 +38,11 @@ def headline(evaluation):
         return f"{evaluation['modes']} modes, {evaluation['high_quality_percent']:.1f}% high quality"
     key = frechet_key(evaluation)
     name = "FID" if key == "fid" else "Fréchet classifier distance"
-    return f"{name} {evaluation[key]:.1f} ({evaluation['features']} features, {evaluation['num_samples']} samples)"
+    text = f"{name} {evaluation[key]:.1f} ({evaluation['features']} features, {evaluation['num_samples']} samples)"
+    if "conditional_accuracy" in evaluation:  # a conditional GAN: are the samples of the asked class?
+        text += (f", conditional accuracy {evaluation['conditional_accuracy']:.1%}, per-class distance "
+                 f"{evaluation['per_class_frechet_distance_mean']:.1f}")
+    return text
 
 
 def run_state(run_dir, model_file):
