@@ -181,8 +181,10 @@ def list_all(args):
     from ganzoo import config, objectives, regularizers
 
     print("Models:")
-    for name, description in ganzoo.list_models().items():
-        print(f"  {name:14s} {description}")
+    models = ganzoo.list_models()
+    width = max(map(len, models))
+    for name, description in models.items():
+        print(f"  {name:{width}s} {description}")
     for title, kinds in (("Objectives", objectives.OBJECTIVES), ("Regularizers", regularizers.REGULARIZERS)):
         print(f"{title} (model options objective=, regularizers=[...]):")
         for name, kind in kinds.items():

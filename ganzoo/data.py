@@ -203,7 +203,7 @@ def stacked_fashion_mnist(split="train", data_dir=None, num_samples=100_000, see
 
 
 def load(name, batch_size=64, split="train", shuffle=True, seed=0, data_dir=None,
-         num_samples=100_000, image_size=None, channels=3, with_labels=False):
+         num_samples=100_000, image_size=None, channels=3, with_labels=False, pad_to=None):
     """A tf.data.Dataset of real minibatches.
 
     Args:
@@ -219,7 +219,12 @@ def load(name, batch_size=64, split="train", shuffle=True, seed=0, data_dir=None
         image_size, channels: size and channels (1 or 3) for a folder of images.
         with_labels: minibatches of (images, int32 labels), for conditional GANs:
             Fashion-MNIST's classes, or a tfds dataset's "label" feature.
+        pad_to: Fashion-MNIST only: pad the 28x28 images with background (-1) to pad_to x
+            pad_to, centred (32 for networks whose sizes are powers of two, as StyleGAN's).
     """
+    if pad_to is not None and (name != "fashion_mnist" or not isinstance(pad_to, int) or pad_to < 28):
+        raise ValueError(f"pad_to pads Fashion-MNIST's 28x28 images to a larger square (e.g. 32); got pad_to={pad_to!r} "
+                         f"for {name!r}.")
     if with_labels and name not in ("fashion_mnist",) and (name in OWN_DATASETS or os.path.isdir(name)):
         raise ValueError(f"with_labels: {name!r} has no class labels to condition on; fashion_mnist and "
                          "tfds datasets with a 'label' feature do.")
@@ -229,6 +234,9 @@ def load(name, batch_size=64, split="train", shuffle=True, seed=0, data_dir=None
         return _pipeline(dataset, batch_size, shuffle, seed, num_samples, cache=False, images=False)
     if name == "fashion_mnist":
         images, labels = fashion_mnist_arrays(split, data_dir)
+        if pad_to:  # uint8 0 is the background, -1 once scaled
+            before = (pad_to - 28) // 2
+            images = np.pad(images, [(0, 0), (before, pad_to - 28 - before), (before, pad_to - 28 - before)])
         dataset = tf.data.Dataset.from_tensor_slices(
             (images[..., None], labels.astype("int32")) if with_labels else images[..., None])
         return _pipeline(dataset, batch_size, shuffle, seed, len(images), cache=False)

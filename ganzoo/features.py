@@ -49,7 +49,9 @@ class FashionMNISTClassifier:
     weights checked against the sha256 recorded when it was trained.
 
     `features(images)` gives the 128-d feature layer, `probabilities(images)` the class
-    probabilities, `predict_classes(images)` the labels; images are [n, 28, 28, 1] in [-1, 1].
+    probabilities, `predict_classes(images)` the labels; images are [n, 28, 28, 1] in [-1, 1],
+    or [n, 32, 32, 1] (`data.load("fashion_mnist", pad_to=32)`), of which it reads the 28x28
+    centre: a generator's border pixels, which the real data holds at -1, are not scored.
     """
 
     def __init__(self, weights=CLASSIFIER_WEIGHTS, record=CLASSIFIER_RECORD):
@@ -70,8 +72,11 @@ class FashionMNISTClassifier:
 
     def _run(self, images):
         images = tf.convert_to_tensor(images, tf.float32)
+        if images.shape[1:] == (32, 32, 1):  # padded by data.load(pad_to=32) (StyleGAN): the 28x28 centre
+            images = images[:, 2:30, 2:30]
         if images.shape[1:] != (28, 28, 1):
-            raise ValueError(f"The Fashion-MNIST classifier takes [n, 28, 28, 1] images; got {tuple(images.shape)}.")
+            raise ValueError(f"The Fashion-MNIST classifier takes [n, 28, 28, 1] images (or [n, 32, 32, 1], "
+                             f"Fashion-MNIST padded to 32, whose centre it reads); got {tuple(images.shape)}.")
         return self._call(images)
 
     def features(self, images):

@@ -358,8 +358,13 @@ class GAN(keras.Model):
             block_seed = seed_pair if block == 0 else tf.random.experimental.stateless_fold_in(seed_pair, block)
             latent = tf.random.stateless_normal([rows, self.latent_dim], block_seed)
             inputs = latent if labels is None else [latent, labels[start:start + rows]]
-            samples[start:start + rows] = generator.predict(inputs, batch_size=batch_size, verbose=0)
+            samples[start:start + rows] = self._sample_block(generator, inputs, batch_size)
         return samples
+
+    def _sample_block(self, generator, inputs, batch_size):
+        """`generate`'s samples of one block of latents (`generator`: this GAN, whose call uses
+        the EMA generator, or the raw generator); StyleGAN's truncation acts here."""
+        return generator.predict(inputs, batch_size=batch_size, verbose=0)
 
     def _sample_labels(self, labels, num_samples, seed_pair):
         """The classes of `generate`'s samples: a conditional GAN's (`ganzoo.models.conditional`);

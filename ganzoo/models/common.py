@@ -5,8 +5,9 @@ import keras
 from ganzoo import networks, regularizers as regularizers_lib
 
 
-def adam(learning_rate, beta_1=0.5, beta_2=0.999):
-    return keras.optimizers.serialize(keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=beta_2))
+def adam(learning_rate, beta_1=0.5, beta_2=0.999, epsilon=1e-7):
+    return keras.optimizers.serialize(keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=beta_2,
+                                                            epsilon=epsilon))
 
 
 def rmsprop(learning_rate):
