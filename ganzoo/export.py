@@ -15,7 +15,10 @@ serves every signature:
     sample           seed int64 [batch] -> images (or samples) [batch, ...], latent [batch, latent_dim]
     sample_png       seed int64 [batch] -> images_bytes string [batch] (PNG; image models)
 A conditional GAN's signatures take `label` int64 [batch] as well (a class index per row, in
-[0, num_classes); the metadata lists the class names).
+[0, num_classes); the metadata lists the class names). StyleGAN's take `truncation_psi` float32
+[batch] (1: no truncation, 0: the average image), and it adds
+    mix              seed, mix_seed, crossover int64 [batch], truncation_psi -> images: style
+                     mixing, seed's styles below layer `crossover`, mix_seed's from it on.
 
 `sample` draws one sample per seed, its latent by stateless ops seeded by (seed, 0): row i is
 `GAN.generate(1, seed=seed[i])` (conditional: `generate(1, labels=label[i], seed=seed[i])`), in
@@ -54,16 +57,22 @@ def _is_conditional(gan):
     return getattr(gan, "takes_labels", False)
 
 
+def _is_style(gan):
+    """StyleGAN: its generator maps, truncates and mixes (`ganzoo.stylegan_networks`)."""
+    return hasattr(gan.sampling_generator, "synthesize")
+
+
 def _output_name(gan):
     return "images" if _is_image_model(gan) else "samples"
 
 
 def build_archive(gan, max_batch_size=MAX_BATCH_SIZE):
     """A `keras.export.ExportArchive` of the generator (the EMA one if the GAN keeps it) with
-    ganzoo's three signatures, each refusing requests of more than `max_batch_size` rows (and
-    a conditional GAN's, labels outside [0, num_classes) or a label count unlike the rows')."""
+    ganzoo's signatures, each refusing requests of more than `max_batch_size` rows, and rows
+    whose extra input (a conditional GAN's `label`, StyleGAN's `truncation_psi`) is missing or
+    out of range."""
     generator, latent_dim, output = gan.sampling_generator, gan.latent_dim, _output_name(gan)
-    image_model, conditional = _is_image_model(gan), _is_conditional(gan)
+    image_model, conditional, style = _is_image_model(gan), _is_conditional(gan), _is_style(gan)
 
     def within_cap(rows):
         """`rows` once checked against the cap: the check runs before any work on the request."""
@@ -74,26 +83,41 @@ def build_archive(gan, max_batch_size=MAX_BATCH_SIZE):
         with tf.control_dependencies([check]):
             return tf.identity(rows)
 
+    def one_per_row(values, rows, what, checks=()):
+        """`values` once checked to hold one entry per row of `rows` (and `checks` passed)."""
+        count = tf.debugging.assert_equal(tf.shape(values)[0], tf.shape(rows)[0],
+                                          message=f"a request needs one {what} per row")
+        with tf.control_dependencies([count, *checks]):
+            return tf.identity(values)
+
     def checked_labels(label, rows):
         """A conditional request's labels as the generator's int32, once checked: one per row and
         each a class index (an embedding lookup out of range fails obscurely, or not at all)."""
-        checks = [
-            tf.debugging.assert_equal(tf.shape(label)[0], tf.shape(rows)[0],
-                                      message="a request needs one label per row"),
+        return tf.cast(one_per_row(label, rows, "label", [
             tf.debugging.assert_non_negative(label, message="labels are class indices >= 0"),
             tf.debugging.assert_less(label, tf.constant(gan.num_classes, tf.int64),
-                                     message=f"labels are class indices < num_classes = {gan.num_classes}"),
-        ]
-        with tf.control_dependencies(checks):
-            return tf.cast(label, tf.int32)
+                                     message=f"labels are class indices < num_classes = {gan.num_classes}")]), tf.int32)
 
-    def generate(latent, label=None):
-        inputs = latent if label is None else [latent, checked_labels(label, latent)]
-        # float32 for clients whatever the policy the generator computes in.
-        samples = tf.cast(generator(inputs, training=False), tf.float32)
-        if image_model:  # tanh outputs in [-1, 1] -> [0, 1] for clients
+    def truncated_ws(latent, psi):
+        """StyleGAN's ws with the truncation trick, ψ per row: w_avg + ψ·(w - w_avg)."""
+        psi = one_per_row(psi, latent, "truncation_psi",
+                          [tf.debugging.assert_all_finite(psi, "truncation_psi must be finite")])
+        ws = generator.map(latent)
+        return generator.w_avg + psi[:, None, None] * (ws - generator.w_avg)
+
+    def for_clients(samples):
+        samples = tf.cast(samples, tf.float32)  # whatever the policy the generator computes in
+        if image_model:  # generator outputs in [-1, 1] -> [0, 1] for clients
             samples = tf.clip_by_value((samples + 1.0) / 2.0, 0.0, 1.0)
         return samples
+
+    def generate(latent, extra=None):
+        """The samples of `latent`; `extra`: a conditional GAN's labels, StyleGAN's ψ."""
+        if conditional:
+            return for_clients(generator([latent, checked_labels(extra, latent)], training=False))
+        if style:
+            return for_clients(generator.synthesize(truncated_ws(latent, extra), training=False))
+        return for_clients(generator(latent, training=False))
 
     def draw_latent(seeds):
         # One latent per seed, each generate(1, seed)'s: a row depends on its own seed only.
@@ -105,28 +129,44 @@ def build_archive(gan, max_batch_size=MAX_BATCH_SIZE):
     archive.track(generator)
     latent_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="latent")
     seed_spec = tf.TensorSpec([None], tf.int64, name="seed")
-    label_spec = [tf.TensorSpec([None], tf.int64, name="label")] if conditional else []
+    psi_spec = tf.TensorSpec([None], tf.float32, name="truncation_psi")
+    extra_spec = ([tf.TensorSpec([None], tf.int64, name="label")] if conditional else [psi_spec] if style else [])
 
-    # Each signature takes its inputs, plus `label` for a conditional GAN (None otherwise).
-    @tf.function(input_signature=[latent_spec] + label_spec)
-    def serving_default(latent, label=None):
-        return {output: generate(within_cap(latent), label)}
+    # Each signature takes its inputs, plus the extra one (`label`, `truncation_psi`) if the model has one.
+    @tf.function(input_signature=[latent_spec] + extra_spec)
+    def serving_default(latent, extra=None):
+        return {output: generate(within_cap(latent), extra)}
 
-    @tf.function(input_signature=[seed_spec] + label_spec)
-    def sample(seed, label=None):
+    @tf.function(input_signature=[seed_spec] + extra_spec)
+    def sample(seed, extra=None):
         latent = draw_latent(seed)
-        return {output: generate(latent, label), "latent": latent}
+        return {output: generate(latent, extra), "latent": latent}
 
     archive.add_endpoint("serving_default", serving_default)
     archive.add_endpoint("sample", sample)
     if image_model:
 
-        @tf.function(input_signature=[seed_spec] + label_spec)
-        def sample_png(seed, label=None):
-            pixels = tf.cast(tf.round(generate(draw_latent(seed), label) * 255.0), tf.uint8)
+        @tf.function(input_signature=[seed_spec] + extra_spec)
+        def sample_png(seed, extra=None):
+            pixels = tf.cast(tf.round(generate(draw_latent(seed), extra) * 255.0), tf.uint8)
             return {"images_bytes": tf.map_fn(tf.io.encode_png, pixels, fn_output_signature=tf.string)}
 
         archive.add_endpoint("sample_png", sample_png)
+    if style:
+
+        @tf.function(input_signature=[seed_spec, tf.TensorSpec([None], tf.int64, name="mix_seed"),
+                                      tf.TensorSpec([None], tf.int64, name="crossover"), psi_spec])
+        def mix(seed, mix_seed, crossover, truncation_psi):
+            """Style mixing: seed's ws below `crossover`, mix_seed's from it on (`StyleGAN.style_mix`)."""
+            ws_a = truncated_ws(draw_latent(seed), truncation_psi)
+            ws_b = truncated_ws(draw_latent(one_per_row(mix_seed, seed, "mix_seed")), truncation_psi)
+            crossover = one_per_row(crossover, seed, "crossover", [
+                tf.debugging.assert_non_negative(crossover, message="crossover is a layer index >= 0"),
+                tf.debugging.assert_less_equal(crossover, tf.constant(generator.num_ws, tf.int64),
+                                               message=f"crossover is a layer index <= num_ws = {generator.num_ws}")])
+            return {output: for_clients(generator.synthesize(generator.mix(ws_a, ws_b, crossover), training=False))}
+
+        archive.add_endpoint("mix", mix)
     return archive
 
 
@@ -140,7 +180,10 @@ def metadata(gan, model_name, training_config=None, max_batch_size=MAX_BATCH_SIZ
         "output": _output_name(gan),
         "output_shape": list(gan.data_shape),
         "value_range": [0.0, 1.0] if _is_image_model(gan) else None,
-        "signatures": ["serving_default", "sample"] + (["sample_png"] if _is_image_model(gan) else []),
+        "signatures": ["serving_default", "sample"] + (["sample_png"] if _is_image_model(gan) else []) + (
+            ["mix"] if _is_style(gan) else []),
+        # StyleGAN's `crossover` input of `mix` runs 0..num_ws.
+        "num_ws": gan.sampling_generator.num_ws if _is_style(gan) else None,
         # A conditional GAN's `label` input: class index i names class_names[i].
         "num_classes": gan.num_classes if _is_conditional(gan) else None,
         "class_names": _class_names(gan) if _is_conditional(gan) else None,
@@ -194,15 +237,21 @@ def warmup_requests(gan, model_name, max_batch_size=MAX_BATCH_SIZE):
     rng = np.random.default_rng(0)
     sizes = lambda *counts: sorted({min(n, max_batch_size) for n in counts})  # noqa: E731
 
-    def labels(n):  # a conditional GAN's requests cycle through its classes
-        return {"label": np.arange(n, dtype=np.int64) % gan.num_classes} if _is_conditional(gan) else {}
+    def extra(n):  # a conditional GAN's requests cycle through its classes; StyleGAN's truncate at 0.7
+        if _is_conditional(gan):
+            return {"label": np.arange(n, dtype=np.int64) % gan.num_classes}
+        return {"truncation_psi": np.full(n, 0.7, np.float32)} if _is_style(gan) else {}
 
-    requests = [("serving_default", {"latent": rng.normal(size=(n, gan.latent_dim)).astype(np.float32), **labels(n)})
+    requests = [("serving_default", {"latent": rng.normal(size=(n, gan.latent_dim)).astype(np.float32), **extra(n)})
                 for n in sizes(1, 8)]
-    seeds = lambda n: {"seed": np.arange(n, dtype=np.int64), **labels(n)}  # noqa: E731
+    seeds = lambda n: {"seed": np.arange(n, dtype=np.int64), **extra(n)}  # noqa: E731
     requests += [("sample", seeds(n)) for n in sizes(1, 8)]
     if _is_image_model(gan):
         requests += [("sample_png", seeds(n)) for n in sizes(1, 4)]
+    if _is_style(gan):
+        requests += [("mix", {"seed": np.arange(n, dtype=np.int64), "mix_seed": np.arange(n, dtype=np.int64) + n,
+                              "crossover": np.full(n, gan.sampling_generator.num_ws // 2, np.int64),
+                              "truncation_psi": np.ones(n, np.float32)}) for n in sizes(1, 4)]
     return [prediction_log(model_name, signature, inputs) for signature, inputs in requests]
 
 

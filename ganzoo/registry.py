@@ -79,6 +79,18 @@ OPTION_RULES = {
     "conditioning": (lambda v: v in ("projection", "concat"), "projection or concat"),
     "class_names": (lambda v: isinstance(v, (list, tuple)) and all(isinstance(n, str) for n in v), "a list of names"),
     "auxiliary_weight": (lambda v: is_number(v) and v > 0, "a positive number"),
+    "num_residual_blocks": (lambda v: is_integer(v) and v >= 0, "an integer >= 0 (9 for 256x256, 6 for 128x128)"),
+    "num_downsampling": (lambda v: is_integer(v) and v >= 0, "an integer >= 0"),
+    "discriminator_layers": (is_positive_int, "a positive integer (3: 70x70 patches; 2 for 28x28)"),
+    "cycle_weight": (lambda v: is_number(v) and v >= 0, "a number >= 0"),
+    "identity_weight": (lambda v: is_number(v) and v >= 0, "a number >= 0 (relative to cycle_weight)"),
+    "pool_size": (lambda v: is_integer(v) and v >= 0, "an integer >= 0 (0: no image pool)"),
+    "w_dim": (is_positive_int, "a positive integer"),
+    "mapping_layers": (is_positive_int, "a positive integer (StyleGAN: 8)"),
+    "channel_base": (is_positive_int, "a positive integer (channels at resolution r: min(channel_base // r, channel_max))"),
+    "channel_max": (is_positive_int, "a positive integer"),
+    "r1_weight": (lambda v: is_number(v) and v > 0, "a positive number (R1's γ)"),
+    "style_mixing_probability": (lambda v: is_number(v) and 0 <= v <= 1, "a number in [0, 1]"),
 }
 
 

@@ -13,11 +13,18 @@ from ganzoo import export as export_lib
 from zoo_checks import IMAGE_CASES, VECTOR_CASES, run_tensorflow_only, small_options
 
 CONDITIONAL_CASES = [("conditional_dcgan", (28, 28, 1))]
-CASES = VECTOR_CASES + IMAGE_CASES + CONDITIONAL_CASES
+STYLE_CASES = [("stylegan", (16, 16, 1))]
+CASES = VECTOR_CASES + IMAGE_CASES + CONDITIONAL_CASES + STYLE_CASES
 LATENT_SEED = 0
 SEEDS = [5, 0, 5, 123_456_789_012]  # one sample per seed; a repeated seed repeats its sample
-LABELS = [2, 0, 2, 1]  # a conditional model's class per row (seed 5 twice, same class: same sample)
+# The extra input per row (rows 0 and 2 alike, so seed 5 repeats its sample): a conditional
+# model's class, StyleGAN's truncation ψ; and StyleGAN's style mixing, per row.
+LABELS = [2, 0, 2, 1]
+PSIS = [0.7, 1.0, 0.7, 0.0]
+MIX_SEEDS, CROSSOVERS = [9, 9, 9, 1], [0, 1, 2, 4]  # at 16x16, num_ws = 6
 CLASS_NAMES = ["top", "trouser", "bag"]
+SMALL_STYLEGAN = {"latent_dim": 8, "w_dim": 8, "mapping_layers": 2, "channel_base": 64, "channel_max": 8,
+                  "ema_decay": 0.5}
 
 
 def build(name, data_shape):
@@ -27,6 +34,8 @@ def build(name, data_shape):
         gan = ganzoo.get(name, data_shape=data_shape, num_classes=len(CLASS_NAMES), class_names=CLASS_NAMES, seed=2,
                          latent_dim=8, filters=4, ema_decay=0.5)
         labels = {"y": rng.integers(0, len(CLASS_NAMES), 8 * gan.d_steps)}
+    elif (name, data_shape) in STYLE_CASES:
+        gan, labels = ganzoo.get(name, data_shape=data_shape, seed=2, **SMALL_STYLEGAN), {}
     else:
         gan, labels = ganzoo.get(name, data_shape=data_shape, seed=2, **small_options(name, data_shape)), {}
     gan.compile()
@@ -49,14 +58,24 @@ def exports(tmp_path_factory):
         path = gan.export(str(base), name=model)
         latent = np.random.default_rng(LATENT_SEED).normal(size=(len(SEEDS), gan.latent_dim)).astype("float32")
         to_output = (lambda x: np.clip((x + 1) / 2, 0, 1)) if len(data_shape) == 3 else (lambda x: x)
-        conditional = gan.takes_labels
-        inputs = [latent, np.array(LABELS)] if conditional else latent
-        expected[model] = {
-            "path": path, "latent": latent, "image": len(data_shape) == 3, "conditional": conditional,
-            "serving_default": to_output(np.asarray(gan.sampling_generator(inputs, training=False))),
-            "sample": to_output(np.concatenate([gan.generate(1, seed=seed, labels=label if conditional else None)
-                                                for seed, label in zip(SEEDS, LABELS)])),
-        }
+        conditional, style = gan.takes_labels, (name, data_shape) in STYLE_CASES
+        expect = {"path": path, "latent": latent, "image": len(data_shape) == 3, "conditional": conditional,
+                  "style": style, "extra": {"label": LABELS} if conditional else {"truncation_psi": PSIS} if style else {}}
+        if style:  # row i truncated by PSIS[i]
+            network = gan.sampling_generator
+            psi = np.array(PSIS, "float32")[:, None, None]
+            ws = network.w_avg.numpy() + psi * (np.asarray(network.map(latent)) - network.w_avg.numpy())
+            expect["serving_default"] = to_output(np.asarray(network.synthesize(ws)))
+            expect["sample"] = to_output(np.concatenate([gan.generate(1, seed=seed, truncation_psi=psi)
+                                                         for seed, psi in zip(SEEDS, PSIS)]))
+            expect["mix"] = to_output(np.stack([gan.style_mix([seed], [mix], crossover, truncation_psi=psi)[0, 0]
+                                                for seed, mix, crossover, psi in zip(SEEDS, MIX_SEEDS, CROSSOVERS, PSIS)]))
+        else:
+            inputs = [latent, np.array(LABELS)] if conditional else latent
+            expect["serving_default"] = to_output(np.asarray(gan.sampling_generator(inputs, training=False)))
+            expect["sample"] = to_output(np.concatenate([gan.generate(1, seed=seed, labels=label if conditional else None)
+                                                         for seed, label in zip(SEEDS, LABELS)]))
+        expected[model] = expect
     return base, expected
 
 
@@ -67,15 +86,17 @@ LOAD_EVERY_SIGNATURE = textwrap.dedent("""
     from tensorflow_serving.apis import prediction_log_pb2
 
     cases, seeds = json.loads(sys.argv[1]), np.array(json.loads(sys.argv[2]), np.int64)
-    labels = np.array(json.loads(sys.argv[4]), np.int64)
+    dtypes = {"label": np.int64, "truncation_psi": np.float32, "mix_seed": np.int64, "crossover": np.int64}
     as_numbers = lambda x: (np.stack([tf.io.decode_png(p).numpy() for p in x]).astype(np.float32)
                             if x.dtype == object else x)
     out = {}
     for model, case in cases.items():
         path, latent = case["path"], np.array(case["latent"], np.float32)
-        label = {"label": labels} if case["conditional"] else {}  # a conditional model's extra input
-        feeds = {"serving_default": {"latent": latent, **label}, "sample": {"seed": seeds, **label},
-                 "sample_png": {"seed": seeds, **label}}
+        # The model's extra input (a conditional model's label, StyleGAN's truncation_psi).
+        extra = {k: np.array(v, dtypes[k]) for k, v in case["extra"].items()}
+        feeds = {"serving_default": {"latent": latent, **extra}, "sample": {"seed": seeds, **extra},
+                 "sample_png": {"seed": seeds, **extra},
+                 "mix": {"seed": seeds, **{k: np.array(v, dtypes[k]) for k, v in case["mix"].items()}, **extra}}
         loaded = tf.saved_model.load(path)
         call = lambda name, feed: loaded.signatures[name](**{k: tf.constant(v) for k, v in feed.items()})
         result = {"signatures": sorted(loaded.signatures)}
@@ -85,15 +106,23 @@ LOAD_EVERY_SIGNATURE = textwrap.dedent("""
         if "sample_png" in loaded.signatures:
             pngs = call("sample_png", feeds["sample_png"])["images_bytes"]
             result["png_decoded"] = np.stack([tf.io.decode_png(p).numpy() for p in pngs.numpy()])
+        if "mix" in loaded.signatures:
+            result["mix"] = call("mix", feeds["mix"])
         bad_feeds = [dict(feeds["serving_default"], latent=np.zeros((len(seeds), latent.shape[1] + 1), np.float32)),
                      dict(feeds["serving_default"], latent=latent.astype(np.float64))]
         if case["conditional"]:  # a class out of range either way, a label count unlike the rows'
+            labels = extra["label"]
             bad_feeds += [dict(feeds["sample"], label=labels * 0 + case["num_classes"]),
                           dict(feeds["sample"], label=labels * 0 - 1), dict(feeds["sample"], label=labels[:1])]
+        if "mix" in feeds and case["mix"]:  # a ψ count unlike the rows', a NaN ψ, a crossover past num_ws
+            psi = extra["truncation_psi"]
+            bad_feeds += [dict(feeds["sample"], truncation_psi=psi[:1]),
+                          dict(feeds["sample"], truncation_psi=psi * np.nan),
+                          dict(feeds["mix"], crossover=feeds["mix"]["crossover"] * 0 + 99)]
         refused = []
         for bad in bad_feeds:
             try:
-                call("serving_default" if "latent" in bad else "sample", bad)
+                call("serving_default" if "latent" in bad else "mix" if "crossover" in bad else "sample", bad)
             except (TypeError, ValueError, tf.errors.InvalidArgumentError) as error:
                 refused.append(str(error))
         result["refused"] = np.array(refused)
@@ -151,9 +180,11 @@ def loaded_results(exports, tmp_path_factory):
                         reason="pip install --no-deps tensorflow-serving-api (README's test line)")
     _, expected = exports
     cases = {m: {"path": e["path"], "latent": e["latent"].tolist(), "conditional": e["conditional"],
-                 "num_classes": len(CLASS_NAMES)} for m, e in expected.items()}
+                 "num_classes": len(CLASS_NAMES), "extra": e["extra"],
+                 "mix": {"mix_seed": MIX_SEEDS, "crossover": CROSSOVERS} if e["style"] else {}}
+             for m, e in expected.items()}
     results_file = str(tmp_path_factory.mktemp("results") / "results.npz")
-    run_tensorflow_only(LOAD_EVERY_SIGNATURE, json.dumps(cases), json.dumps(SEEDS), results_file, json.dumps(LABELS))
+    run_tensorflow_only(LOAD_EVERY_SIGNATURE, json.dumps(cases), json.dumps(SEEDS), results_file)
     return dict(np.load(results_file, allow_pickle=True))
 
 
@@ -163,34 +194,42 @@ def test_every_signature_runs_in_tensorflow_alone(name, data_shape, exports, loa
     expect = exports[1][model]
     r = lambda key: loaded_results[f"{model}/{key}"]  # noqa: E731
     output = "images" if expect["image"] else "samples"
-    signatures = ["sample", "serving_default"] + (["sample_png"] if expect["image"] else [])
+    signatures = ["sample", "serving_default"] + (["sample_png"] if expect["image"] else []) + (
+        ["mix"] if expect["style"] else [])
     assert sorted(r("signatures")) == sorted(signatures)
-    label = ["label"] if expect["conditional"] else []
-    assert list(r("inputs/serving_default")) == sorted(["latent"] + label)
-    assert list(r("inputs/sample")) == sorted(["seed"] + label)
+    extra = list(expect["extra"])  # label, truncation_psi or nothing
+    assert list(r("inputs/serving_default")) == sorted(["latent"] + extra)
+    assert list(r("inputs/sample")) == sorted(["seed"] + extra)
     # Same outputs as the in-process generator (inference mode), for the same latent / seed.
     np.testing.assert_allclose(r(f"serving_default/{output}"), expect["serving_default"], atol=1e-5)
     np.testing.assert_allclose(r(f"sample/{output}"), expect["sample"], atol=1e-5)
     np.testing.assert_array_equal(r(f"sample/{output}"), r(f"sample_again/{output}"))
     assert r("sample/latent").shape == (len(SEEDS), expect["latent"].shape[1])
-    np.testing.assert_array_equal(r(f"sample/{output}")[0], r(f"sample/{output}")[2])  # seed 5 (class 2) twice
+    np.testing.assert_array_equal(r(f"sample/{output}")[0], r(f"sample/{output}")[2])  # seed 5 (same extra) twice
+    if expect["style"]:  # style mixing, row by row as StyleGAN.style_mix
+        assert list(r("inputs/mix")) == ["crossover", "mix_seed", "seed", "truncation_psi"]
+        np.testing.assert_allclose(r("mix/images"), expect["mix"], atol=1e-5)
     if expect["image"]:
         assert r(f"serving_default/{output}").min() >= 0 and r(f"serving_default/{output}").max() <= 1
         np.testing.assert_allclose(r("png_decoded") / 255.0, r("sample/images"), atol=1 / 255 + 1e-6)
     # Refused: a latent of the wrong width and of the wrong dtype; a conditional model's labels
-    # out of range either way, and a label count unlike the rows'.
+    # out of range either way, and a label count unlike the rows'; StyleGAN's ψ count unlike the
+    # rows', a NaN ψ and a crossover past num_ws.
     refused = list(r("refused"))
-    assert len(refused) == (5 if expect["conditional"] else 2)
+    assert len(refused) == (5 if expect["conditional"] or expect["style"] else 2)
     if expect["conditional"]:
         assert "labels are class indices < num_classes = 3" in refused[2]
         assert "labels are class indices >= 0" in refused[3] and "one label per row" in refused[4]
+    if expect["style"]:
+        assert "one truncation_psi per row" in refused[2] and "truncation_psi must be finite" in refused[3]
+        assert "crossover is a layer index <= num_ws = 6" in refused[4]
     # The TF1 session loader (TF Serving's) ran every signature, with the same results.
     np.testing.assert_allclose(r(f"session_serving_default/{output}"), expect["serving_default"], atol=1e-5)
     np.testing.assert_allclose(r(f"session_sample/{output}"), expect["sample"], atol=1e-5)
     if expect["image"]:
         assert r("session_sample_png/images_bytes").shape == (len(SEEDS),)
     for signature in signatures:  # batchable, as TF Serving's request batching needs
-        assert list(r(f"batch_dimensions_{signature}")) == [True] * (1 + len(label))
+        assert all(r(f"batch_dimensions_{signature}"))
         assert max(r(f"split_{signature}")) <= (1.0 if signature == "sample_png" else 1e-5)
     ran = {tuple(x) for x in r("warmup")}
     assert {s for s, _ in ran} == set(signatures)

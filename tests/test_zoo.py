@@ -20,12 +20,12 @@ def test_model_trains_and_round_trips(name, data_shape, tmp_path):
 def test_list_models_names_and_describes_every_model():
     models = ganzoo.list_models()
     assert set(models) == {"vanilla_gan", "dcgan", "wgan", "wgan_gp", "unrolled_gan", "pacgan", "conditional_dcgan",
-                           "acgan"}
+                           "acgan", "cyclegan", "stylegan"}
     assert all(len(description) > 20 for description in models.values())
 
 
 def test_unknown_model_and_option_list_the_valid_ones():
-    with pytest.raises(ValueError, match="Registered models: acgan, conditional_dcgan, dcgan, pacgan, unrolled_gan"):
+    with pytest.raises(ValueError, match="Registered models: acgan, conditional_dcgan, cyclegan, dcgan, pacgan, stylegan, unrolled_gan"):
         ganzoo.get("dcgn", data_shape=(28, 28, 1))
     with pytest.raises(ValueError, match="Valid options: .*clip_value"):
         ganzoo.get("wgan", data_shape=(2,), n_critic=5)
