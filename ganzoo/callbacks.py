@@ -13,11 +13,12 @@ from ganzoo.data import to_unit_range
 from ganzoo.run_directory import TrainingDivergedError, write_atomically
 
 
-def image_grid(images):
-    """[n, H, W, C] images in [0, 1] -> one uint8 [rows*H, cols*W, C] grid, 1px gaps."""
+def image_grid(images, columns=None):
+    """[n, H, W, C] images in [0, 1] -> one uint8 [rows*H, cols*W, C] grid, 1px gaps, filled
+    row by row; `columns` (default ceil(sqrt(n))) per row."""
     images = np.asarray(images)
     n, height, width, channels = images.shape
-    cols = int(np.ceil(np.sqrt(n)))
+    cols = columns or int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / cols))
     grid = np.ones((rows * (height + 1) - 1, cols * (width + 1) - 1, channels), np.float32)
     for i, image in enumerate(images):
@@ -72,6 +73,13 @@ def sample_picture(samples, centers=None):
     raise ValueError(f"Can draw images [n, H, W, C] or 2-D points [n, 2]; got shape {samples.shape}.")
 
 
+def translation_picture(cyclegan, images_a, images_b):
+    """A CycleGAN's translations as four rows: images_a, G_AB(images_a), images_b, G_BA(images_b)
+    (inference mode), one column per image."""
+    rows = [images_a, cyclegan.translate(images_a, "a_to_b"), images_b, cyclegan.translate(images_b, "b_to_a")]
+    return image_grid(to_unit_range(np.concatenate(rows)), columns=len(images_a))
+
+
 def write_png(path, picture):
     """Writes a uint8 picture as PNG atomically."""
     encoded = tf.io.encode_png(picture).numpy()
@@ -122,6 +130,24 @@ class SampleGrid(keras.callbacks.Callback):
             with self._writer.as_default():
                 tf.summary.image("samples", picture[None], step=epoch + 1)
             self._writer.flush()
+
+
+class TranslationGrid(keras.callbacks.Callback):
+    """SampleGrid for a CycleGAN: after each epoch, `translation_picture` of fixed images of
+    each domain (e.g. the first test images) as `directory/epoch_NNN.png` and, with `log_dir`,
+    a TensorBoard image."""
+
+    def __init__(self, directory, images_a, images_b, log_dir=None):
+        super().__init__()
+        self.directory, self.images_a, self.images_b, self.log_dir = directory, images_a, images_b, log_dir
+
+    def on_epoch_end(self, epoch, logs=None):
+        os.makedirs(self.directory, exist_ok=True)
+        picture = translation_picture(self.model, self.images_a, self.images_b)
+        write_png(os.path.join(self.directory, f"epoch_{epoch + 1:03d}.png"), picture)
+        if self.log_dir:
+            with tf.summary.create_file_writer(os.path.join(self.log_dir, "samples")).as_default():
+                tf.summary.image("translations", picture[None], step=epoch + 1)
 
 
 class StopOnNonFiniteLoss(keras.callbacks.Callback):

@@ -73,10 +73,18 @@ def sample(args):
         raise ValueError("Say what to sample: a run directory or .keras file, or --preset NAME.")
     if args.preset is not None:
         gan = ganzoo.load_preset(args.preset)
-        dataset = gan.preset_metadata.get("dataset")
+        data_config = (gan.preset_metadata.get("training_config") or {}).get("data", {})
     else:
         model_path = _model_path(args.model)
-        gan, dataset = load_model(model_path), (_run_config(model_path) or {}).get("data", {}).get("name")
+        gan, data_config = load_model(model_path), (_run_config(model_path) or {}).get("data", {})
+    dataset = data_config.get("name") or (gan.preset_metadata.get("dataset") if args.preset is not None else None)
+    if hasattr(gan, "translate"):  # a CycleGAN: the first test images of each domain, translated both ways
+        from ganzoo.callbacks import translation_picture
+        from ganzoo.training import test_images
+
+        write_png(args.out, translation_picture(gan, *test_images(data_config, args.num_samples)))
+        print(f"ganzoo: wrote {args.num_samples} translations each way of {gan.name} to {args.out}")
+        return
     labels = None
     if getattr(gan, "takes_labels", False):  # a conditional GAN: one class, or one class per row
         labels = (grid_row_labels(args.num_samples, gan.num_classes) if args.label is None

@@ -140,7 +140,8 @@ def _pipeline(dataset, batch_size, shuffle, seed, num_examples, cache=True, imag
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-OWN_DATASETS = (*MIXTURES, "fashion_mnist", "stacked_fashion_mnist")
+UNPAIRED = "unpaired"  # two image domains for CycleGAN, data.load(UNPAIRED, domain_a=..., domain_b=...)
+OWN_DATASETS = (*MIXTURES, "fashion_mnist", "stacked_fashion_mnist", UNPAIRED)
 
 
 def check_name(name, data_dir=None):
@@ -203,7 +204,8 @@ def stacked_fashion_mnist(split="train", data_dir=None, num_samples=100_000, see
 
 
 def load(name, batch_size=64, split="train", shuffle=True, seed=0, data_dir=None,
-         num_samples=100_000, image_size=None, channels=3, with_labels=False, pad_to=None):
+         num_samples=100_000, image_size=None, channels=None, with_labels=False, pad_to=None, domain_a=None,
+         domain_b=None):
     """A tf.data.Dataset of real minibatches.
 
     Args:
@@ -216,12 +218,24 @@ def load(name, batch_size=64, split="train", shuffle=True, seed=0, data_dir=None
         data_dir: where the dataset's files are (Fashion-MNIST, tfds).
         num_samples: points drawn from a mixture (the PacGAN protocol trains on 100,000), or
             stacked images made.
-        image_size, channels: size and channels (1 or 3) for a folder of images.
+        image_size, channels: size and channels (1 or 3; a folder's default 3) for a folder of
+            images or an unpaired domain.
         with_labels: minibatches of (images, int32 labels), for conditional GANs:
             Fashion-MNIST's classes, or a tfds dataset's "label" feature.
         pad_to: Fashion-MNIST only: pad the 28x28 images with background (-1) to pad_to x
             pad_to, centred (32 for networks whose sizes are powers of two, as StyleGAN's).
+        domain_a, domain_b: with name "unpaired", the two domains of a CycleGAN's (images_a,
+            images_b) minibatches (`ganzoo.unpaired_data.load_unpaired`: a Fashion-MNIST class
+            "fashion_mnist:Sneaker", a folder, or "tfds:cycle_gan/horse2zebra:trainA").
     """
+    if name == UNPAIRED:
+        from ganzoo import unpaired_data
+
+        return unpaired_data.load_unpaired(domain_a, domain_b, batch_size=batch_size, split=split, shuffle=shuffle,
+                                           seed=seed, image_size=image_size, channels=channels, data_dir=data_dir)
+    if domain_a is not None or domain_b is not None:
+        raise ValueError(f"domain_a and domain_b are the domains of data name {UNPAIRED!r} (CycleGAN's unpaired "
+                         f"images); data name {name!r} takes neither.")
     if pad_to is not None and (name != "fashion_mnist" or not isinstance(pad_to, int) or pad_to < 28):
         raise ValueError(f"pad_to pads Fashion-MNIST's 28x28 images to a larger square (e.g. 32); got pad_to={pad_to!r} "
                          f"for {name!r}.")
@@ -244,7 +258,7 @@ def load(name, batch_size=64, split="train", shuffle=True, seed=0, data_dir=None
         return _pipeline(stacked_fashion_mnist(split, data_dir, num_samples, seed), batch_size, shuffle, seed,
                          num_samples, cache=False)
     if os.path.isdir(name):
-        dataset, count = _folder_images(name, image_size, channels)
+        dataset, count = _folder_images(name, image_size, channels or 3)
         return _pipeline(dataset.map(lambda x: tf.cast(x, tf.uint8)), batch_size, shuffle, seed, count)
     check_name(name, data_dir)
     dataset, count = _tfds_images(name, split, data_dir, with_labels)

@@ -84,6 +84,8 @@ def evaluate(gan, data, metric_names=None, num_samples=None, features="auto", se
     config section `data`; returns a dict. A GAN that keeps an EMA generator is scored on it,
     unless `use_ema=False` (the raw generator)."""
     name = data["name"]
+    if hasattr(gan, "translate"):  # a CycleGAN translates rather than samples
+        return translation_scores(gan, data, num_samples)
     samples_given = isinstance(gan, np.ndarray)
     data_shape = gan.shape[1:] if samples_given else gan.data_shape
     metric_names = [METRIC_ALIASES.get(m, m) for m in metric_names] if metric_names else None
@@ -196,6 +198,41 @@ def _class_names(gan, classes):
         return list(names)
     return list(features.FASHION_MNIST_CLASSES) if classes == len(features.FASHION_MNIST_CLASSES) else \
         [str(c) for c in range(classes)]
+
+
+def translation_scores(cyclegan, data, num_samples=None, batch_size=64):
+    """A CycleGAN on the test images of its two domains (config section `data`: name
+    "unpaired", domain_a, domain_b), both ways:
+    - `cycle_error_a` / `_b`: mean |G_BA(G_AB(a)) - a| (and the other way), images in [-1, 1];
+    - when the domains are Fashion-MNIST classes: `target_accuracy_a_to_b` / `_b_to_a`, the
+      share of translated images the shipped classifier calls the target domain's class, and
+      `frechet_classifier_distance_a_to_b` / `_b_to_a`, translated images against the real test
+      images of the target domain (classifier features).
+    `num_samples`: test images per domain (default all: Fashion-MNIST has 1,000 per class)."""
+    from ganzoo import features, unpaired_data
+
+    domains = {"a": data.get("domain_a"), "b": data.get("domain_b")}
+    images = {}
+    for key, domain in domains.items():
+        dataset, _ = unpaired_data.domain_images(domain, "test", data.get("image_size"), data.get("channels"),
+                                                 data.get("data_dir"))
+        dataset = dataset.take(num_samples) if num_samples else dataset
+        images[key] = np.concatenate([data_lib.scale_images(batch).numpy() for batch in dataset.batch(500)])
+    result = {"protocol": f"{domains['a']} <-> {domains['b']}: {len(images['a'])} and {len(images['b'])} test images, "
+                          "each translated and translated back",
+              "num_samples": {"a": len(images["a"]), "b": len(images["b"])}}
+    classes = {key: unpaired_data.fashion_mnist_class_index(domain.partition(":")[2])
+               for key, domain in domains.items() if domain.startswith("fashion_mnist:")}
+    classifier = features.FashionMNISTClassifier() if len(classes) == 2 else None
+    for source, target, direction, back in (("a", "b", "a_to_b", "b_to_a"), ("b", "a", "b_to_a", "a_to_b")):
+        translated = cyclegan.translate(images[source], direction, batch_size)
+        restored = cyclegan.translate(translated, back, batch_size)
+        result[f"cycle_error_{source}"] = float(np.mean(np.abs(restored - images[source])))
+        if classifier is not None:
+            predicted = np.argmax(classifier.probabilities(translated), axis=1)
+            result[f"target_accuracy_{direction}"] = float(np.mean(predicted == classes[target]))
+            result[f"frechet_classifier_distance_{direction}"] = _class_distance(classifier, translated, images[target])
+    return result
 
 
 def format_table(result):

@@ -20,6 +20,11 @@ A conditional GAN's signatures take `label` int64 [batch] as well (a class index
     mix              seed, mix_seed, crossover int64 [batch], truncation_psi -> images: style
                      mixing, seed's styles below layer `crossover`, mix_seed's from it on.
 
+A CycleGAN's export translates instead (`build_translation_archive`):
+    translate_a_to_b, translate_b_to_a   images float32 [batch, H, W, C] in [0, 1] -> images
+    translate_a_to_b_png, ..._b_to_a_png images_bytes string [batch] (PNG) -> images_bytes (PNG)
+    serving_default                      translate_a_to_b
+
 `sample` draws one sample per seed, its latent by stateless ops seeded by (seed, 0): row i is
 `GAN.generate(1, seed=seed[i])` (conditional: `generate(1, labels=label[i], seed=seed[i])`), in
 the SavedModel and in Python. N samples are N seeds (as StyleGAN's `--seeds`): a `num_samples`
@@ -170,6 +175,88 @@ def build_archive(gan, max_batch_size=MAX_BATCH_SIZE):
     return archive
 
 
+def _is_translation(gan):
+    """CycleGAN: two generators translating between domains A and B, no latent."""
+    return hasattr(gan, "generator_ab")
+
+
+TRANSLATIONS = {"translate_a_to_b": "generator_ab", "translate_b_to_a": "generator_ba"}
+
+
+def build_translation_archive(gan, max_batch_size=MAX_BATCH_SIZE):
+    """A CycleGAN's archive: `translate_a_to_b` / `translate_b_to_a` (`images` float32 [batch, H,
+    W, C] in [0, 1] -> `images` in [0, 1]), their PNG variants (`images_bytes` string [batch] of
+    PNG files both ways), and serving_default = translate_a_to_b. Inference mode; each row
+    depends on its own input row only (instance normalisation is per image)."""
+    archive = keras.export.ExportArchive()
+    for direction, attribute in TRANSLATIONS.items():
+        generator = getattr(gan, attribute)
+        archive.track(generator)
+        shape = tuple(generator.inputs[0].shape[1:])
+        translate = _translation(generator, shape, max_batch_size)
+        archive.add_endpoint(direction, translate)
+        archive.add_endpoint(direction + "_png", _png_translation(translate, shape))
+        if direction == "translate_a_to_b":
+            archive.add_endpoint("serving_default", translate)
+    return archive
+
+
+def _translation(generator, shape, max_batch_size):
+    @tf.function(input_signature=[tf.TensorSpec([None, *shape], tf.float32, name="images")])
+    def translate(images):
+        check = tf.debugging.assert_less_equal(
+            tf.shape(images)[0], max_batch_size,
+            message=f"a request holds at most {max_batch_size} rows (the export's max_batch_size); send several requests")
+        with tf.control_dependencies([check]):
+            scaled = images * 2.0 - 1.0  # [0, 1] -> the generator's [-1, 1]
+        translated = tf.cast(generator(scaled, training=False), tf.float32)
+        return {"images": tf.clip_by_value((translated + 1.0) / 2.0, 0.0, 1.0)}
+    return translate
+
+
+def _png_translation(translate, shape):
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images_bytes")])
+    def translate_png(images_bytes):
+        decoded = tf.map_fn(lambda png: tf.io.decode_png(png, channels=shape[-1]), images_bytes,
+                            fn_output_signature=tf.TensorSpec([None, None, shape[-1]], tf.uint8))
+        images = tf.ensure_shape(tf.cast(decoded, tf.float32) / 255.0, [None, *shape])
+        pixels = tf.cast(tf.round(translate(images)["images"] * 255.0), tf.uint8)
+        return {"images_bytes": tf.map_fn(tf.io.encode_png, pixels, fn_output_signature=tf.string)}
+    return translate_png
+
+
+def translation_metadata(gan, model_name, training_config=None, max_batch_size=MAX_BATCH_SIZE):
+    import ganzoo
+
+    domains = (training_config or {}).get("data", {})
+    return {
+        "model": model_name,
+        "class": type(gan).__name__,
+        "domains": {"a": domains.get("domain_a"), "b": domains.get("domain_b")},
+        "shape_a": list(gan.shape_a), "shape_b": list(gan.shape_b),
+        "value_range": [0.0, 1.0],
+        "signatures": ["serving_default", *TRANSLATIONS, *(d + "_png" for d in TRANSLATIONS)],
+        "max_batch_size": max_batch_size,
+        "versions": {"ganzoo": ganzoo.__version__, "tensorflow": tf.__version__, "keras": keras.__version__},
+        "hyperparameters": {k: v for k, v in gan.get_config().items() if not k.startswith(("generator", "discriminator"))},
+        "training_config": training_config,
+        "generator_parameters": int(gan.generator_ab.count_params() + gan.generator_ba.count_params()),
+    }
+
+
+def translation_warmup_requests(gan, model_name, max_batch_size=MAX_BATCH_SIZE):
+    rng = np.random.default_rng(0)
+    requests = []
+    for direction, shape in (("translate_a_to_b", gan.shape_a), ("translate_b_to_a", gan.shape_b)):
+        for n in sorted({min(n, max_batch_size) for n in (1, 4)}):
+            images = rng.uniform(0, 1, (n, *shape)).astype(np.float32)
+            pngs = np.array([tf.io.encode_png(tf.cast(tf.round(image * 255), tf.uint8)).numpy() for image in images],
+                            dtype=object)
+            requests += [(direction, {"images": images}), (direction + "_png", {"images_bytes": pngs})]
+    requests.append(("serving_default", {"images": rng.uniform(0, 1, (1, *gan.shape_a)).astype(np.float32)}))
+    return [prediction_log(model_name, signature, inputs) for signature, inputs in requests]
+
+
 def metadata(gan, model_name, training_config=None, max_batch_size=MAX_BATCH_SIZE):
     import ganzoo
 
@@ -294,13 +381,16 @@ def export(gan, base_dir, name=None, version=None, overwrite=False, training_con
     tag = f"{version}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     temporary = os.path.join(model_dir, f"{PARTIAL}{tag}")
     try:
-        build_archive(gan, max_batch_size).write_out(temporary, verbose=False)
+        translation = _is_translation(gan)  # CycleGAN: images in, images out
+        (build_translation_archive if translation else build_archive)(gan, max_batch_size).write_out(
+            temporary, verbose=False)
         extra = os.path.join(temporary, "assets.extra")
         os.makedirs(extra)
         with open(os.path.join(extra, METADATA_FILE), "w") as f:
-            json.dump(metadata(gan, name, training_config, max_batch_size), f, indent=2)
+            json.dump((translation_metadata if translation else metadata)(gan, name, training_config, max_batch_size),
+                      f, indent=2)
         with tf.io.TFRecordWriter(os.path.join(extra, WARMUP_FILE)) as writer:
-            for record in warmup_requests(gan, name, max_batch_size):
+            for record in (translation_warmup_requests if translation else warmup_requests)(gan, name, max_batch_size):
                 writer.write(record)
         write_point(temporary)
         if os.path.exists(final):  # overwrite: move the old version aside, then swap

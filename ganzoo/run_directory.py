@@ -83,6 +83,13 @@ def _sync(path):
         os.fsync(f.fileno())
 
 
+def train_steps(model):
+    """Train steps a model has taken: a GAN's generator updates (one per step), a CycleGAN's
+    (one update of each of its four optimisers per step)."""
+    optimizer = getattr(model, "g_optimizer", None) or model.g_ab_optimizer
+    return int(optimizer.iterations.numpy())
+
+
 def write_json(path, value):
     """Writes JSON atomically."""
     def write(temporary):
@@ -171,7 +178,7 @@ class RunDirectory:
     def write_checkpoint(self, model, epochs_completed, wall_seconds, where):
         """Saves `model`'s variables as a new checkpoint and keeps the newest KEEP_CHECKPOINTS."""
         check_finite(model, where)
-        step = int(model.g_optimizer.iterations.numpy())
+        step = train_steps(model)
         state = {"epochs_completed": epochs_completed, "generator_updates": step, "wall_seconds": round(wall_seconds, 1)}
         final = os.path.join(self.backup, f"step-{step:09d}")
         if os.path.exists(final):  # saved mid-epoch at this very step, which ended the epoch

@@ -18,10 +18,12 @@ import numpy as np
 import tensorflow as tf
 
 from ganzoo import data, distribute, evaluation, features, registry, schedules
-from ganzoo.callbacks import SampleGrid, StopOnNonFiniteLoss
+from ganzoo.callbacks import SampleGrid, StopOnNonFiniteLoss, TranslationGrid
 from ganzoo.config import TRAIN_DEFAULTS
 from ganzoo.diagnostics import Diagnostics
-from ganzoo.run_directory import CONFIG_FILE, MODEL_FILE, RunDirectory, TrainingDivergedError, load_model, write_json
+from ganzoo.models.cyclegan import CycleGAN
+from ganzoo.run_directory import (CONFIG_FILE, MODEL_FILE, RunDirectory, TrainingDivergedError, load_model,
+                                  train_steps, write_json)
 
 
 def _comparable(config):
@@ -61,6 +63,13 @@ def compile_arguments(config, gan, batches_per_epoch):
     model's defaults) decaying over the run when train.learning_rate_decay asks for it."""
     arguments = dict(config["compile"])
     decay = config["train"]["learning_rate_decay"]
+    if isinstance(gan, CycleGAN):  # its own learning-rate policy: the authors' linear decay over the run's second half
+        if decay:
+            raise ValueError(f"train.learning_rate_decay: CycleGAN decays its learning rates linearly over the run's "
+                             f"second half (its compile's total_steps); {decay!r} does not apply. Set it to null.")
+        arguments.setdefault("total_steps", config["train"]["epochs"] * (
+            config["train"]["steps_per_epoch"] or batches_per_epoch))
+        return arguments
     if decay:
         updates = schedules.run_generator_updates(config["train"], batches_per_epoch, gan.d_steps)
         for key, network, steps in (("d_optimizer", "discriminator", updates * gan.d_steps),
@@ -106,7 +115,7 @@ def _train(config, workdir, strategy, run, writes):
             gan = load_model(run.file(MODEL_FILE))
         epochs_done, seconds_before = finished["epochs_completed"], finished.get("wall_seconds", 0.0)
         distribute.check_same_on_every_worker(
-            strategy, [1, epochs_done, int(gan.g_optimizer.iterations.numpy())], "resumed from model.keras")
+            strategy, [1, epochs_done, train_steps(gan)], "resumed from model.keras")
         if epochs_done >= epochs:
             print(f"{workdir}: already trained for {epochs_done} epoch(s); raise train.epochs to continue.")
             return gan
@@ -127,21 +136,27 @@ def _train(config, workdir, strategy, run, writes):
             print(f"{workdir}: resuming from {os.path.relpath(restored['checkpoint'], workdir)} "
                   f"({restored['generator_updates']} generator updates; {epochs_done} of {epochs} epoch(s) done).")
         distribute.check_same_on_every_worker(
-            strategy, [0, epochs_done, int(gan.g_optimizer.iterations.numpy())],
+            strategy, [0, epochs_done, train_steps(gan)],
             "started from the checkpoint or from scratch")
 
     name = config["data"]["name"]
     logs = writes.file("logs")
     checkpoints = RunCheckpoints(writes, train_config["checkpoint_every"], seconds_before)
-    diagnostics = make_diagnostics(config, writes.path, logs) if train_config.get("diagnostics") is not False else None
+    cyclegan = isinstance(gan, CycleGAN)
+    # Diagnostics watch a GAN's D and G signals; a CycleGAN's four losses are in its logs.
+    diagnostics = (make_diagnostics(config, writes.path, logs)
+                   if train_config.get("diagnostics") is not False and not cyclegan else None)
+    if cyclegan:  # the first test images of each domain, translated both ways
+        samples = TranslationGrid(writes.file("samples"), *test_images(config["data"], train_config["num_sample_images"]),
+                                  log_dir=logs)
+    else:
+        samples = SampleGrid(writes.file("samples"), train_config["num_sample_images"], train_config["sample_seed"],
+                             centers=data.MIXTURES[name].centers if name in data.MIXTURES else None, log_dir=logs)
     callbacks = [  # the checkpoint last: once it marks an epoch done, the epoch's picture exists
         *([diagnostics] if diagnostics else []),  # first: its divergence record lands before the stop
         StopOnNonFiniteLoss(),
         keras.callbacks.TensorBoard(logs),
-        SampleGrid(writes.file("samples"), train_config["num_sample_images"],
-                   train_config["sample_seed"],
-                   centers=data.MIXTURES[name].centers if name in data.MIXTURES else None,
-                   log_dir=logs),
+        samples,
         checkpoints,
     ]
     try:
@@ -168,6 +183,13 @@ def _train(config, workdir, strategy, run, writes):
 
 
 DIAGNOSTICS_REAL_IMAGES = 10_000  # training images the image diversity check's bins are fitted on
+
+
+def test_images(data_config, count):
+    """The first `count` test images of each of an unpaired dataset's domains (unshuffled)."""
+    arguments = {**data_config, "split": "test", "shuffle": False, "batch_size": count}
+    images_a, images_b = next(iter(data.load(**arguments)))
+    return images_a.numpy(), images_b.numpy()
 
 
 def make_diagnostics(config, directory, log_dir):

@@ -376,3 +376,74 @@ def test_unpaired_data_errors():
         unpaired_data.fashion_mnist_pair(batch_size=0)
     with pytest.raises(ValueError, match="no minibatch"):
         unpaired_data.fashion_mnist_pair(batch_size=7000)
+
+
+# ------------------------------------------------------------- ganzoo train, evaluate, sample, export
+TRANSLATE_WITH_TENSORFLOW_ALONE = """
+import json, sys
+import numpy as np
+import tensorflow as tf
+
+path, images = sys.argv[1], np.load(sys.argv[2])
+loaded = tf.saved_model.load(path)
+out = {"signatures": sorted(loaded.signatures)}
+for direction in ("translate_a_to_b", "translate_b_to_a"):
+    out[direction] = loaded.signatures[direction](images=tf.constant(images))["images"].numpy().tolist()
+    pngs = tf.stack([tf.io.encode_png(tf.cast(tf.round(image * 255), tf.uint8)) for image in images])
+    decoded = [tf.io.decode_png(p).numpy() for p in loaded.signatures[direction + "_png"](images_bytes=pngs)["images_bytes"].numpy()]
+    out[direction + "_png"] = (np.stack(decoded) / 255.0).tolist()
+# TF Serving's path: the TF1 session loader runs the translation by tensor names.
+with tf.Graph().as_default(), tf.compat.v1.Session() as session:
+    signature = tf.compat.v1.saved_model.loader.load(session, ["serve"], path).signature_def["translate_b_to_a"]
+    out["session_b_to_a"] = session.run(signature.outputs["images"].name, {signature.inputs["images"].name: images}).tolist()
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/usr/share/datasets/fashion-mnist"), reason="apt-get install dataset-fashion-mnist")
+def test_ganzoo_train_evaluate_sample_and_export_the_cyclegan_config(tmp_path):
+    import json
+
+    from ganzoo import cli, config, evaluation, training
+    from zoo_checks import run_tensorflow_only
+
+    experiment = config.load("cyclegan_fashion_mnist", [
+        "model.filters=4", "model.num_residual_blocks=1", "train.epochs=1", "train.steps_per_epoch=2",
+        "train.verbose=0", "train.num_sample_images=3"])
+    run = tmp_path / "run"
+    gan = training.train(experiment, str(run))
+    assert isinstance(gan, CycleGAN) and all(int(getattr(gan, name).iterations) == 2 for name in OPTIMIZER_NAMES)
+    # The linear decay is sized from the run: 2 steps, decaying over the second.
+    assert gan.get_compile_config()["g_ab_optimizer"]["config"]["learning_rate"]["config"]["total_steps"] == 2
+    assert (run / "samples" / "epoch_001.png").exists()
+
+    # Evaluation on the two classes' test images, both ways, against hand-computed figures on 20 of them.
+    result = evaluation.translation_scores(gan, experiment["data"], num_samples=20)
+    sneakers = unpaired_data.domain_images("fashion_mnist:Sneaker", "test")[0].take(20).batch(20)
+    a = next(iter(sneakers)).numpy().astype("float32") / 127.5 - 1
+    np.testing.assert_allclose(result["cycle_error_a"], np.mean(np.abs(gan.translate(gan.translate(a), "b_to_a") - a)),
+                               rtol=1e-5)
+    assert 0 <= result["target_accuracy_a_to_b"] <= 1 and result["frechet_classifier_distance_b_to_a"] > 0
+
+    # ganzoo sample: 4 rows (A, A->B, B, B->A) of 3 test images.
+    assert cli.main(["sample", str(run), "--num-samples", "3", "--out", str(tmp_path / "t.png")]) == 0
+    picture = tf.io.decode_png(tf.io.read_file(str(tmp_path / "t.png"))).numpy()
+    assert picture.shape == (4 * 29 - 1, 3 * 29 - 1, 1)
+
+    # ganzoo export: translate_a_to_b / translate_b_to_a and their PNG variants, with TensorFlow alone.
+    assert cli.main(["export", str(run), "--out", str(tmp_path / "exports")]) == 0
+    version = tmp_path / "exports" / "run" / "1"
+    metadata = json.loads((version / "assets.extra" / "ganzoo_metadata.json").read_text())
+    assert metadata["domains"] == {"a": "fashion_mnist:Sneaker", "b": "fashion_mnist:Ankle boot"}
+    images = np.random.default_rng(0).uniform(0, 1, (2, 28, 28, 1)).astype("float32")
+    np.save(tmp_path / "images.npy", images)
+    out = json.loads(run_tensorflow_only(TRANSLATE_WITH_TENSORFLOW_ALONE, str(version),
+                                         str(tmp_path / "images.npy")).stdout.strip().splitlines()[-1])
+    assert out["signatures"] == ["serving_default", "translate_a_to_b", "translate_a_to_b_png", "translate_b_to_a",
+                                 "translate_b_to_a_png"]
+    for direction, key in (("a_to_b", "translate_a_to_b"), ("b_to_a", "translate_b_to_a")):
+        to_unit = lambda x: np.clip((gan.translate(x * 2 - 1, direction) + 1) / 2, 0, 1)  # noqa: E731
+        np.testing.assert_allclose(out[key], to_unit(images), atol=1e-5)
+        # The PNG variant: 8-bit inputs in, the translation rounded to 8 bits out.
+        np.testing.assert_allclose(out[key + "_png"], to_unit(np.round(images * 255) / 255), atol=0.5 / 255 + 1e-5)
+    np.testing.assert_allclose(out["session_b_to_a"], out["translate_b_to_a"], atol=1e-6)

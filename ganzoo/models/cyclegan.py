@@ -398,6 +398,14 @@ class CycleGAN(keras.Model):
             self._trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self._trackers.items()}
 
+    def export(self, base_dir, name=None, version=None, overwrite=False, training_config=None,
+               max_batch_size=None):
+        """Exports both generators for TF Serving as `base_dir/name/version/`, atomically:
+        `translate_a_to_b`, `translate_b_to_a` and their PNG variants (see `ganzoo.export`)."""
+        from ganzoo import export as export_lib
+
+        return export_lib.export(self, base_dir, name, version, overwrite, training_config, max_batch_size)
+
     # ---------------------------------------------------------------------------- translate
     def translate(self, images, direction="a_to_b", batch_size=32):
         """Translates `images` ([N, H, W, C] floats in [-1, 1], or uint8, scaled; one image
