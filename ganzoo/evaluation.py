@@ -47,11 +47,11 @@ def upgrade_result(result):
     return result
 
 
-def feature_extractor(name, data_shape):
+def feature_extractor(name, data_shape, dataset=None):
     from ganzoo import features
 
-    if name == "auto":
-        name = "classifier" if tuple(data_shape) == (28, 28, 1) else "inception"
+    if name == "auto":  # 28x28x1 images, or Fashion-MNIST padded to 32 (the classifier reads the centre)
+        name = "classifier" if tuple(data_shape) == (28, 28, 1) or dataset == "fashion_mnist" else "inception"
     if name == "classifier":
         return "fashion_mnist_classifier", features.FashionMNISTClassifier()
     if name == "inception":
@@ -109,7 +109,7 @@ def evaluate(gan, data, metric_names=None, num_samples=None, features="auto", se
     if unknown:
         raise ValueError(f"Unknown metric(s) {sorted(unknown)}; valid: {', '.join(IMAGE_METRICS)}.")
     num_samples = num_samples or (len(gan) if samples_given else 10_000)
-    feature_name, extractor = feature_extractor(features, data_shape)
+    feature_name, extractor = feature_extractor(features, data_shape, name)
     fake_features, fake_probabilities = [], []
     for batch in generated_batches(gan, num_samples, seed, use_ema=use_ema):
         fake_features.append(extractor.features(batch))
