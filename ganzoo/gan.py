@@ -298,6 +298,17 @@ class GAN(keras.Model):
     def _step_seed(self):
         return tf.stack([tf.constant(self.seed, tf.int64), tf.cast(self.noise_step, tf.int64)])
 
+    def _next_step_seed(self):
+        """This step's training seed, (seed, noise_step), with the counter advanced after it is
+        read. Under MirroredStrategy the advance is one update of every replica's copy, made in
+        cross-replica context: without the dependency it could land before another replica
+        had read its copy, and that replica drew the next step's noise (seen as a flaky
+        two-replica test)."""
+        seed = self._step_seed()
+        with tf.control_dependencies([seed]):
+            self.noise_step.assign_add(1)
+        return seed
+
     def _replica_slice(self, global_values, local_batch):
         """This replica's rows of a [..., global_batch, ...] tensor drawn on every replica."""
         replica = tf.distribute.get_replica_context()
@@ -318,8 +329,7 @@ class GAN(keras.Model):
         replicas = self.distribute_strategy.num_replicas_in_sync
         global_batch = local_batch * replicas
         if seed is None:
-            seed = self._step_seed()
-            self.noise_step.assign_add(1)
+            seed = self._next_step_seed()
         latent = tf.random.stateless_normal([self.d_steps + 1, global_batch, self.latent_dim], seed)
         alpha = tf.random.stateless_uniform(
             [self.d_steps, global_batch], tf.random.experimental.stateless_fold_in(seed, 1))

@@ -18,13 +18,15 @@ Sampling adds the truncation trick: `generate(n, seed, truncation_psi=0.7)` draw
 lerp in w) give the pictures the papers show.
 
 Defaults (CPU-sized; official StyleGAN2 config-f / the ADA paper's CIFAR-10 config in brackets):
-Adam lr 0.0025, β (0, 0.99), ε 1e-8 for both networks [the same]; with lazy R1 every 16
-discriminator updates the discriminator's lr and β are scaled by c = 16/17 as the paper's
-Appendix B says (lr·c, β^c); R1 γ = 0.01 [CIFAR-10's; config-f's 10 at 1024²]; EMA of the
+Adam lr 0.0025, β (0, 0.99), ε 1e-8 for both networks [the same; the official code also
+scales D's by c = 16/17 (lr·c, β^c), making up for lazy R1's own extra optimiser step, which
+here is not taken: R1 is added to the loss of one ordinary D update in 16, ×16]; R1 γ = 0.01 [CIFAR-10's; config-f's 10 at 1024²]; EMA of the
 generator with decay 0.999 [ema_kimg 10 at batch 32: 0.9978]; mapping 8 layers [8]; style
 mixing 0.9 [0.9]. Path-length regularisation is not implemented (the paper's Table 1 credits
 it with perceptual quality, not distance; the ADA paper's CIFAR-10 config also turns it off).
 """
+
+import numbers
 
 import keras
 import numpy as np
@@ -74,8 +76,7 @@ class StyleGAN(GAN):
         """GAN's latents (the same draws), each row extended by a mixing latent and two
         uniforms (whether to mix, where to cross over), from the same step seed."""
         if seed is None:
-            seed = self._step_seed()
-            self.noise_step.assign_add(1)
+            seed = self._next_step_seed()
         latents, alphas = super()._draw_step_noise(local_batch, seed)
         global_batch = local_batch * self.distribute_strategy.num_replicas_in_sync
         fold = tf.random.experimental.stateless_fold_in
@@ -108,7 +109,7 @@ class StyleGAN(GAN):
                  truncation_cutoff=None):
         """GAN.generate (the same latents for the same seed), with the truncation trick:
         ws become w_avg + ψ·(w - w_avg) (the first `truncation_cutoff` of them; None: all)."""
-        if not isinstance(truncation_psi, (int, float)) or isinstance(truncation_psi, bool):
+        if not isinstance(truncation_psi, numbers.Real) or isinstance(truncation_psi, (bool, np.bool_)):
             raise TypeError(f"truncation_psi must be a number (1: no truncation, 0: the average image); "
                             f"got {truncation_psi!r}.")
         if truncation_cutoff is not None and not (isinstance(truncation_cutoff, int) and
@@ -205,8 +206,8 @@ def stylegan(data_shape, latent_dim=512, w_dim=512, mapping_layers=8, channel_ba
     Square images whose side is a power of two >= 8 (Fashion-MNIST: `data.load("fashion_mnist",
     pad_to=32)`). Non-saturating loss with R1 (γ = `r1_weight`) on one discriminator update in
     16 (lazy, ×16), style mixing regularisation with probability 0.9, an EMA generator, the
-    tracked average w for truncation. Adam(0.0025, β (0, 0.99), ε 1e-8) for both networks, the
-    discriminator's scaled for lazy R1 (lr·16/17, β^(16/17)). `regularizers` replaces the R1.
+    tracked average w for truncation. Adam(0.0025, β (0, 0.99), ε 1e-8) for both networks.
+    `regularizers` replaces the R1.
     Channels: min(channel_base // resolution, channel_max) (`ganzoo.stylegan_networks`).
 
     Reference: Karras, Laine, Aittala, Hellsten, Lehtinen & Aila, "Analyzing and Improving the
@@ -220,12 +221,10 @@ def stylegan(data_shape, latent_dim=512, w_dim=512, mapping_layers=8, channel_ba
     generator = StyleGenerator(latent_dim, w_dim, resolution, channels, mapping_layers, channel_base, channel_max,
                                seed=seed if seed is not None else 0, name="generator")
     discriminator = stylegan_discriminator(resolution, channels, channel_base, channel_max, name="discriminator")
-    # The paper's c = interval / (interval + 1) for a lazy regulariser (Appendix B), which
-    # keeps Adam's effective step as if the penalty were taken on every update.
-    interval = max([r.interval for r in regularizers if isinstance(r, R1)], default=1)
-    lazy = interval / (interval + 1) if interval > 1 else 1.0
+    # No lazy-regularisation correction (the paper's lr·c, β^c with c = 16/17, Appendix B): it
+    # makes up for R1's own extra optimiser step, and here R1 rides on an ordinary D update.
     return StyleGAN(generator, discriminator, style_mixing_probability=style_mixing_probability, objective=objective,
                     regularizers=regularizers, seed=seed, ema_decay=ema_decay,
-                    default_optimizers={"discriminator": adam(learning_rate * lazy, 0.0, 0.99 ** lazy, epsilon=1e-8),
+                    default_optimizers={"discriminator": adam(learning_rate, 0.0, 0.99, epsilon=1e-8),
                                         "generator": adam(learning_rate, 0.0, 0.99, epsilon=1e-8)},
                     name="stylegan")
