@@ -79,14 +79,7 @@ def build_archive(gan, max_batch_size=MAX_BATCH_SIZE):
     generator, latent_dim, output = gan.sampling_generator, gan.latent_dim, _output_name(gan)
     image_model, conditional, style = _is_image_model(gan), _is_conditional(gan), _is_style(gan)
 
-    def within_cap(rows):
-        """`rows` once checked against the cap: the check runs before any work on the request."""
-        check = tf.debugging.assert_less_equal(
-            tf.shape(rows)[0], max_batch_size,
-            message=f"a request holds at most {max_batch_size} rows (the export's max_batch_size); "
-                    "send several requests")
-        with tf.control_dependencies([check]):
-            return tf.identity(rows)
+    within_cap = _row_cap(max_batch_size)
 
     def one_per_row(values, rows, what, checks=()):
         """`values` once checked to hold one entry per row of `rows` (and `checks` passed)."""
@@ -195,28 +188,39 @@ def build_translation_archive(gan, max_batch_size=MAX_BATCH_SIZE):
         shape = tuple(generator.inputs[0].shape[1:])
         translate = _translation(generator, shape, max_batch_size)
         archive.add_endpoint(direction, translate)
-        archive.add_endpoint(direction + "_png", _png_translation(translate, shape))
+        archive.add_endpoint(direction + "_png", _png_translation(translate, shape, _row_cap(max_batch_size)))
         if direction == "translate_a_to_b":
             archive.add_endpoint("serving_default", translate)
     return archive
 
 
-def _translation(generator, shape, max_batch_size):
-    @tf.function(input_signature=[tf.TensorSpec([None, *shape], tf.float32, name="images")])
-    def translate(images):
+def _row_cap(max_batch_size):
+    """A function returning its argument once checked to hold at most `max_batch_size` rows:
+    the check runs before any work on the request."""
+    def within_cap(rows):
         check = tf.debugging.assert_less_equal(
-            tf.shape(images)[0], max_batch_size,
+            tf.shape(rows)[0], max_batch_size,
             message=f"a request holds at most {max_batch_size} rows (the export's max_batch_size); send several requests")
         with tf.control_dependencies([check]):
-            scaled = images * 2.0 - 1.0  # [0, 1] -> the generator's [-1, 1]
+            return tf.identity(rows)
+    return within_cap
+
+
+def _translation(generator, shape, max_batch_size):
+    within_cap = _row_cap(max_batch_size)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, *shape], tf.float32, name="images")])
+    def translate(images):
+        scaled = within_cap(images) * 2.0 - 1.0  # [0, 1] -> the generator's [-1, 1]
         translated = tf.cast(generator(scaled, training=False), tf.float32)
         return {"images": tf.clip_by_value((translated + 1.0) / 2.0, 0.0, 1.0)}
     return translate
 
 
-def _png_translation(translate, shape):
+def _png_translation(translate, shape, within_cap):
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images_bytes")])
     def translate_png(images_bytes):
+        images_bytes = within_cap(images_bytes)  # before any decoding
         decoded = tf.map_fn(lambda png: tf.io.decode_png(png, channels=shape[-1]), images_bytes,
                             fn_output_signature=tf.TensorSpec([None, None, shape[-1]], tf.uint8))
         images = tf.ensure_shape(tf.cast(decoded, tf.float32) / 255.0, [None, *shape])

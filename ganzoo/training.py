@@ -21,7 +21,7 @@ from ganzoo import data, distribute, evaluation, features, registry, schedules
 from ganzoo.callbacks import SampleGrid, StopOnNonFiniteLoss, TranslationGrid
 from ganzoo.config import TRAIN_DEFAULTS
 from ganzoo.diagnostics import Diagnostics
-from ganzoo.models.cyclegan import CycleGAN
+from ganzoo.models.cyclegan import CycleGAN, resize_decay
 from ganzoo.run_directory import (CONFIG_FILE, MODEL_FILE, RunDirectory, TrainingDivergedError, load_model,
                                   train_steps, write_json)
 
@@ -119,7 +119,9 @@ def _train(config, workdir, strategy, run, writes):
         if epochs_done >= epochs:
             print(f"{workdir}: already trained for {epochs_done} epoch(s); raise train.epochs to continue.")
             return gan
-        if train_config["learning_rate_decay"]:  # over the raised number of epochs
+        if isinstance(gan, CycleGAN):  # its linear decay, over the raised number of epochs
+            resize_decay(gan, compile_arguments(config, gan, batches_per_epoch)["total_steps"])
+        elif train_config["learning_rate_decay"]:  # over the raised number of epochs
             updates = schedules.run_generator_updates(train_config, batches_per_epoch, gan.d_steps)
             schedules.resize(gan.g_optimizer, updates)
             schedules.resize(gan.d_optimizer, updates * gan.d_steps)
@@ -188,8 +190,10 @@ DIAGNOSTICS_REAL_IMAGES = 10_000  # training images the image diversity check's 
 def test_images(data_config, count):
     """The first `count` test images of each of an unpaired dataset's domains (unshuffled)."""
     arguments = {**data_config, "split": "test", "shuffle": False, "batch_size": count}
-    images_a, images_b = next(iter(data.load(**arguments)))
-    return images_a.numpy(), images_b.numpy()
+    for images_a, images_b in data.load(**arguments):
+        return images_a.numpy(), images_b.numpy()
+    raise ValueError(f"The test images of {data_config.get('domain_a')} and {data_config.get('domain_b')} make no "
+                     f"picture of {count} per domain; lower train.num_sample_images (ganzoo sample: --num-samples).")
 
 
 def make_diagnostics(config, directory, log_dir):

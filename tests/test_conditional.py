@@ -160,7 +160,7 @@ def test_ganzoo_train_runs_the_conditional_config_on_fashion_mnist_classes(tmp_p
     decode = lambda path: tf.io.decode_png(tf.io.read_file(str(path))).numpy()  # noqa: E731
     experiment = config.load("conditional_dcgan_fashion_mnist", [
         "model.filters=4", "model.latent_dim=8", "train.steps_per_epoch=3", "train.verbose=0", "train.precision=float32",
-        "train.num_sample_images=10"])
+        "train.num_sample_images=10", "train.diagnostics=false"])  # diagnostics: test_diagnostics.py
     gan = training.train(experiment, str(tmp_path / "run"))
     assert int(gan.g_optimizer.iterations) == 3 and gan.class_names[0] == "T-shirt/top"
     batch = next(iter(ganzoo.data.load("fashion_mnist", batch_size=4, with_labels=True)))

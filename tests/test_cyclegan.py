@@ -417,6 +417,14 @@ def test_ganzoo_train_evaluate_sample_and_export_the_cyclegan_config(tmp_path):
     assert gan.get_compile_config()["g_ab_optimizer"]["config"]["learning_rate"]["config"]["total_steps"] == 2
     assert (run / "samples" / "epoch_001.png").exists()
 
+    # Continued with more epochs, a finished run stretches its decay and trains on (not at lr 0).
+    before = [w.numpy().copy() for w in gan.generator_ab.weights]
+    experiment["train"]["epochs"] = 2
+    gan = training.train(experiment, str(run))
+    assert int(gan.g_ab_optimizer.iterations) == 4
+    assert gan.get_compile_config()["g_ab_optimizer"]["config"]["learning_rate"]["config"]["total_steps"] == 4
+    assert max(np.abs(w.numpy() - b).max() for w, b in zip(gan.generator_ab.weights, before)) > 0
+
     # Evaluation on the two classes' test images, both ways, against hand-computed figures on 20 of them.
     result = evaluation.translation_scores(gan, experiment["data"], num_samples=20)
     sneakers = unpaired_data.domain_images("fashion_mnist:Sneaker", "test")[0].take(20).batch(20)

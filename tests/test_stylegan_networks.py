@@ -251,7 +251,8 @@ def test_keras_round_trip_and_ema_clone(tmp_path):
     for copy, weight in zip(ema.weights, generator.weights):
         assert copy.path.split("/", 1)[-1] == weight.path.split("/", 1)[-1]
         assert tuple(copy.shape) == tuple(weight.shape)
-    assert [w.trainable for w in generator.weights].count(False) == 1 + len(noise_layers(generator))
+    # Non-trainable: w_avg, and each noise layer's fixed buffer and training-noise draw counter.
+    assert [w.trainable for w in generator.weights].count(False) == 1 + 2 * len(noise_layers(generator))
     np.testing.assert_allclose(ema(z, training=False), images, atol=1e-6)
 
 

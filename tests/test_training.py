@@ -40,7 +40,7 @@ def test_overrides_and_unknown_keys():
         config.validate({"model": {"name": "dcgan"}, "data": {"name": "ring8"}, "optimiser": {}})
     with pytest.raises(ValueError, match="section.key=value"):
         config.load("dcgan_fashion_mnist", ["epochs=3"])
-    with pytest.raises(FileNotFoundError, match="Available configs: conditional_dcgan_fashion_mnist, dcgan_fashion_mnist"):
+    with pytest.raises(FileNotFoundError, match="Available configs: conditional_dcgan_fashion_mnist, cyclegan_fashion_mnist, dcgan_fashion_mnist"):
         config.load("dcgan_fashion_mnst")
 
 

@@ -71,6 +71,18 @@ class LinearDecayAfter(keras.optimizers.schedules.LearningRateSchedule):
                 "decay_start": self.decay_start}
 
 
+def resize_decay(cyclegan, total_steps):
+    """Stretches the four optimisers' `LinearDecayAfter` to a run of `total_steps` (decaying over
+    its second half), as a fresh run of that length would have them: a finished run continued
+    with more epochs then trains on instead of at the old schedule's 0. Call before `fit`
+    traces the step, which reads the lengths."""
+    for name in OPTIMIZER_NAMES:
+        optimizer = getattr(cyclegan, name)
+        schedule = getattr(optimizer, "inner_optimizer", optimizer)._learning_rate
+        if isinstance(schedule, LinearDecayAfter):
+            schedule.total_steps, schedule.decay_start = int(total_steps), int(total_steps) // 2
+
+
 def default_optimizer(total_steps=None, decay_start=None, learning_rate=2e-4):
     """The authors' Adam(2e-4, β1 0.5, β2 0.999); given the run's `total_steps`, with the rate
     constant for `decay_start` steps (default: half the run) and then linear to 0."""
