@@ -15,6 +15,7 @@ not configs.
 """
 
 import ast
+import json
 import copy
 import importlib.util
 import inspect
@@ -93,7 +94,8 @@ def load(name_or_path, overrides=()):
 
 
 def apply_override(config, override):
-    """Sets "section.key=value" in place; the value is a Python literal or else a string."""
+    """Sets "section.key=value" in place; the value is a Python literal, a JSON one (true,
+    false, null, as config.json writes them), or else a string."""
     key, sep, text = override.partition("=")
     section, dot, name = key.strip().partition(".")
     if not sep or not dot:
@@ -101,7 +103,10 @@ def apply_override(config, override):
     try:
         value = ast.literal_eval(text)
     except (ValueError, SyntaxError):
-        value = text
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = text
     config.setdefault(section, {})[name] = value
 
 

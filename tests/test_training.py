@@ -32,6 +32,11 @@ def test_every_shipped_config_validates():
 def test_overrides_and_unknown_keys():
     loaded = config.load("dcgan_fashion_mnist", ["train.epochs=3", "model.filters=16", "data.name=fashion_mnist"])
     assert (loaded["train"]["epochs"], loaded["model"]["filters"]) == (3, 16)
+    # JSON's literals as config.json writes them (README: --set train.diagnostics=false), besides Python's.
+    loaded = config.load("dcgan_fashion_mnist", ["train.diagnostics=false", "train.learning_rate_decay=null",
+                                                 "model.ema_decay=None"])
+    assert (loaded["train"]["diagnostics"], loaded["train"]["learning_rate_decay"], loaded["model"]["ema_decay"]) == (
+        False, None, None)
     with pytest.raises(ValueError, match=r"Unknown key\(s\) epoch in train. Valid keys: epochs"):
         config.load("dcgan_fashion_mnist", ["train.epoch=3"])
     with pytest.raises(ValueError, match="Unknown key.*ngf in model 'dcgan'. Valid keys: name, latent_dim, filters"):
