@@ -14,7 +14,6 @@ unconditional preset's. Real training images of each class, scored the same way,
 """
 
 import argparse
-import json
 import os
 import sys
 import time
