@@ -80,9 +80,9 @@ def sample(args):
     dataset = data_config.get("name") or (gan.preset_metadata.get("dataset") if args.preset is not None else None)
     if hasattr(gan, "translate"):  # a CycleGAN: the first test images of each domain, translated both ways
         from ganzoo.callbacks import translation_picture
-        from ganzoo.training import test_images
+        from ganzoo.training import domain_test_images
 
-        write_png(args.out, translation_picture(gan, *test_images(data_config, args.num_samples)))
+        write_png(args.out, translation_picture(gan, *domain_test_images(data_config, args.num_samples)))
         print(f"ganzoo: wrote {args.num_samples} translations each way of {gan.name} to {args.out}")
         return
     labels = None

@@ -149,8 +149,8 @@ def _train(config, workdir, strategy, run, writes):
     diagnostics = (make_diagnostics(config, writes.path, logs)
                    if train_config.get("diagnostics") is not False and not cyclegan else None)
     if cyclegan:  # the first test images of each domain, translated both ways
-        samples = TranslationGrid(writes.file("samples"), *test_images(config["data"], train_config["num_sample_images"]),
-                                  log_dir=logs)
+        samples = TranslationGrid(writes.file("samples"),
+                                  *domain_test_images(config["data"], train_config["num_sample_images"]), log_dir=logs)
     else:
         samples = SampleGrid(writes.file("samples"), train_config["num_sample_images"], train_config["sample_seed"],
                              centers=data.MIXTURES[name].centers if name in data.MIXTURES else None, log_dir=logs)
@@ -187,7 +187,7 @@ def _train(config, workdir, strategy, run, writes):
 DIAGNOSTICS_REAL_IMAGES = 10_000  # training images the image diversity check's bins are fitted on
 
 
-def test_images(data_config, count):
+def domain_test_images(data_config, count):
     """The first `count` test images of each of an unpaired dataset's domains (unshuffled)."""
     arguments = {**data_config, "split": "test", "shuffle": False, "batch_size": count}
     for images_a, images_b in data.load(**arguments):
