@@ -27,10 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from ganzoo.data import fashion_mnist_arrays, scale_images
-
-# Fashion-MNIST's classes by label (ganzoo.features.FASHION_MNIST_CLASSES, which imports the classifier).
-FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-                         "Sneaker", "Bag", "Ankle boot")
+from ganzoo.features import FASHION_MNIST_CLASSES  # the classes by label (features loads no weights on import)
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 CYCLE_GAN_SPLITS = {"train": ("trainA", "trainB"), "test": ("testA", "testB")}
 DOMAIN_FORMS = ("a Fashion-MNIST class ('fashion_mnist:Sneaker' or 'fashion_mnist:7'), a folder of PNG/JPEG "
