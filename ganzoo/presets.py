@@ -5,7 +5,7 @@
 A preset folder holds:
     config.json         the GAN, serialized by Keras (both networks' architectures, hyperparameters)
     model.weights.h5    the weights: the whole GAN's, or the generator's alone (smaller; the EMA
-                        generator's when the GAN keeps one)
+                        generator's when the GAN keeps one; a CycleGAN's two generators)
     metadata.json       model, dataset, training config and steps, metrics with their protocol,
                         versions, contents ("gan" or "generator"), and each file's size and sha256
 
@@ -65,7 +65,7 @@ def save_to_preset(gan, directory, generator_only=False, metadata=None):
         with open(os.path.join(temporary, CONFIG_FILE), "w") as f:
             json.dump(config, f, indent=2)
         if generator_only:  # the generator that samples: the EMA one if the GAN keeps it
-            gan.sampling_generator.save_weights(os.path.join(temporary, WEIGHTS_FILE))
+            _generators(gan, sampling=True).save_weights(os.path.join(temporary, WEIGHTS_FILE))
         else:  # the networks and the noise counter, not the optimisers' state
             uncompiled = keras.saving.deserialize_keras_object(config)
             uncompiled.set_weights(gan.get_weights())
@@ -83,6 +83,21 @@ def save_to_preset(gan, directory, generator_only=False, metadata=None):
         if os.path.exists(temporary):
             shutil.rmtree(temporary)
     return directory
+
+
+def _is_translator(model):
+    return hasattr(model, "translate")  # a CycleGAN: two generators, no sampling
+
+
+def _generators(model, sampling):
+    """The weights a generator-only preset holds, as one Keras model to save or load: a GAN's
+    generator (`sampling`: the one that samples, the EMA copy if kept), or a CycleGAN's two,
+    joined in a functional model whose weight paths are the two generators' names."""
+    if not _is_translator(model):
+        return model.sampling_generator if sampling else model.generator
+    networks = (model.generator_ab, model.generator_ba)
+    inputs = [keras.Input(network.inputs[0].shape[1:]) for network in networks]
+    return keras.Model(inputs, [network(x) for network, x in zip(networks, inputs)], name="generators")
 
 
 def _versions():
@@ -119,11 +134,13 @@ def load_preset(name_or_path, sha256=None):
         gan = keras.saving.deserialize_keras_object(json.load(f), safe_mode=True)
     weights = os.path.join(directory, WEIGHTS_FILE)
     if metadata["contents"] == "generator":
-        gan.generator.load_weights(weights)
-        gan.reset_ema()  # a generator-only preset holds the sampling (EMA) generator's weights
+        _generators(gan, sampling=False).load_weights(weights)
+        if hasattr(gan, "reset_ema"):
+            gan.reset_ema()  # a generator-only preset holds the sampling (EMA) generator's weights
         gan.generator_only = True
-        print(f"ganzoo: preset {name_or_path!r} holds the generator's weights only; the discriminator "
-              "is untrained (generate and export work; fit() refuses: use a full preset to keep training).",
+        works = "translate and export work" if _is_translator(gan) else "generate and export work"
+        print(f"ganzoo: preset {name_or_path!r} holds the generators' weights only; the discriminators "
+              f"are untrained ({works}; fit() refuses: use a full preset to keep training).",
               file=sys.stderr)
     else:
         gan.load_weights(weights)

@@ -259,6 +259,32 @@ def test_translate_call_and_evaluate():
         gan.fit(tf.data.Dataset.from_tensor_slices((a[:, :8, :8], b[:, :8, :8])).batch(5), verbose=0)
 
 
+def test_presets_full_and_generator_only_translate_as_the_original(tmp_path):
+    gan = ganzoo.get("cyclegan", data_shape=(16, 16, 3), seed=0, **TINY)
+    gan.compile()
+    a, b = unpaired_arrays((16, 16, 3), 4)
+    gan.fit(a, b, batch_size=2, verbose=0)  # pools and optimisers move: a full preset keeps the pools
+    sizes = {}
+    for generator_only in (False, True):
+        folder = gan.save_to_preset(str(tmp_path / f"p{generator_only}"), generator_only=generator_only)
+        sizes[generator_only] = os.path.getsize(os.path.join(folder, "model.weights.h5"))
+        loaded = ganzoo.load_preset(folder)
+        assert type(loaded) is CycleGAN and loaded.preset_metadata["contents"] == ("generator" if generator_only
+                                                                                     else "gan")
+        np.testing.assert_allclose(loaded.translate(a), gan.translate(a), atol=1e-6)
+        np.testing.assert_allclose(loaded.translate(b, "b_to_a"), gan.translate(b, "b_to_a"), atol=1e-6)
+        if not generator_only:
+            for original, restored in zip(weights_of(gan), weights_of(loaded)):  # discriminators and pools too
+                np.testing.assert_array_equal(original, restored)
+    assert sizes[True] < sizes[False]
+    loaded.compile()
+    with pytest.raises(ValueError, match="generator-only preset"):
+        loaded.fit(a, b, batch_size=2, verbose=0)
+    loaded.save(str(tmp_path / "copy.keras"))  # a saved copy still knows its discriminators are untrained
+    with pytest.raises(ValueError, match="generator-only preset"):
+        keras.saving.load_model(str(tmp_path / "copy.keras")).fit(a, b, batch_size=2, verbose=0)
+
+
 def test_compile_defaults_and_given_optimizers():
     gan = ganzoo.get("cyclegan", data_shape=(16, 16, 1), seed=0, **TINY)
     gan.compile()

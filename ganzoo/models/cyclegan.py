@@ -198,6 +198,7 @@ class CycleGAN(keras.Model):
                                          name="pool_step")
         self._trackers = {name: keras.metrics.Mean(name=name) for name in LOG_NAMES}
         self.g_ab_optimizer = self.g_ba_optimizer = self.d_a_optimizer = self.d_b_optimizer = None
+        self.generator_only = False  # set by load_preset for a generator-only preset: fit() refuses
         self.built = True  # the networks are functional and built; Keras need not trace the model on data
 
     def build(self, input_shape):
@@ -349,6 +350,11 @@ class CycleGAN(keras.Model):
         """`keras.Model.fit` on (images_a, images_b) minibatches: a dataset of them
         (`ganzoo.unpaired_data.load_unpaired`), or arrays `x` (domain A) and `y` (domain B) of
         one length, which Keras batches (and shuffles) as pairs."""
+        if self.generator_only:
+            raise ValueError(
+                f"{self.name} came from a generator-only preset: its discriminators are untrained, so training "
+                "would undo the generators. Load a full preset, or build the model, load the preset "
+                "generators' weights into it and train all four networks from there.")
         if isinstance(x, tf.data.Dataset):
             shuffle = False  # a dataset shuffles itself; Keras warns when asked again
         return super().fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
@@ -418,6 +424,13 @@ class CycleGAN(keras.Model):
 
         return export_lib.export(self, base_dir, name, version, overwrite, training_config, max_batch_size)
 
+    def save_to_preset(self, directory, generator_only=False, metadata=None):
+        """Writes a preset folder loadable by `ganzoo.load_preset` (see `ganzoo.presets`);
+        `generator_only` keeps G_AB and G_BA, which is all `translate` and `export` need."""
+        from ganzoo import presets
+
+        return presets.save_to_preset(self, directory, generator_only, metadata)
+
     # ---------------------------------------------------------------------------- translate
     def translate(self, images, direction="a_to_b", batch_size=32):
         """Translates `images` ([N, H, W, C] floats in [-1, 1], or uint8, scaled; one image
@@ -455,16 +468,21 @@ class CycleGAN(keras.Model):
             discriminator_b=keras.saving.serialize_keras_object(self.discriminator_b),
             cycle_weight=self.cycle_weight, identity_weight=self.identity_weight, pool_size=self.pool_size,
             seed=self.seed)
+        if self.generator_only:  # so that a saved copy of a generator-only preset still refuses fit
+            config["generator_only"] = True
         return config
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
+        generator_only = config.pop("generator_only", False)
         for key in ("generator_ab", "generator_ba", "discriminator_a", "discriminator_b"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         with warnings.catch_warnings():  # the identity warning was given when the model was built
             warnings.simplefilter("ignore")
-            return cls(**config)
+            cyclegan = cls(**config)
+        cyclegan.generator_only = generator_only
+        return cyclegan
 
 
 def _apply(optimizer, gradients, variables):
