@@ -168,7 +168,10 @@ def presets(args):
         metadata = json.load(f)
     # A summary: the reference samples (every value of a few generated images) stay in the file.
     reference = metadata.pop("reference_samples", None)
-    if reference:
+    if reference and "a_to_b" in reference:  # a CycleGAN's
+        metadata["reference_samples"] = (f"translations of {len(reference['a_to_b'])} test images per domain "
+                                         f"(in {presets_lib.METADATA_FILE})")
+    elif reference:
         metadata["reference_samples"] = (f"{len(reference.get('values', []))} samples for seed "
                                          f"{reference.get('seed')} (in {presets_lib.METADATA_FILE})")
     print(f"ganzoo: preset {args.name} ({directory})")

@@ -5,8 +5,8 @@
 Like KerasHub's upload_preset, without the upload: the archive goes to --out (default the
 package's ganzoo/assets/presets/), and the index entry printed (and, with --update-index,
 written to ganzoo/assets/presets/index.json) points at it. The metadata records the run's
-config, training steps and time, its metrics and reference samples for a fixed seed, which the
-tests regenerate after loading.
+config, training steps and time, its metrics and reference samples for a fixed seed (a CycleGAN's:
+the first test images of each domain, translated), which the tests regenerate after loading.
 
 A preset computes in float32 whatever precision its run trained in (`precision.as_float32`):
 bfloat16 kernels differ from CPU to CPU, float32 samples do not. Its metrics are measured here,
@@ -34,6 +34,12 @@ REFERENCE_SEED, REFERENCE_SAMPLES = 0, 4
 
 
 def headline(evaluation):
+    if "cycle_error_a" in evaluation:  # a CycleGAN: both directions
+        text = f"cycle error {evaluation['cycle_error_a']:.3f} / {evaluation['cycle_error_b']:.3f}"
+        if "target_accuracy_a_to_b" in evaluation:
+            text = (f"target-class accuracy {evaluation['target_accuracy_a_to_b']:.1%} / "
+                    f"{evaluation['target_accuracy_b_to_a']:.1%}, {text} (A→B / B→A)")
+        return text
     if "modes" in evaluation:
         return f"{evaluation['modes']} modes, {evaluation['high_quality_percent']:.1f}% high quality"
     key = frechet_key(evaluation)
@@ -58,12 +64,40 @@ def run_state(run_dir, model_file):
     return state["epochs"], state["train_wall_seconds"]
 
 
+def optimizer_steps(trained):
+    """Each optimiser's update count: a GAN's generator and discriminator, a CycleGAN's four."""
+    if hasattr(trained, "translate"):
+        from ganzoo.models.cyclegan import OPTIMIZER_NAMES
+
+        return {f"{name.removesuffix('_optimizer')}_steps": int(getattr(trained, name).iterations.numpy())
+                for name in OPTIMIZER_NAMES}
+    return {"generator_steps": int(trained.g_optimizer.iterations.numpy()),
+            "discriminator_steps": int(trained.d_optimizer.iterations.numpy())}
+
+
+def reference_samples(gan, data_config):
+    """What the preset gives for fixed inputs, to regenerate after loading: samples for
+    REFERENCE_SEED, or a CycleGAN's translations of the first test images of each domain (kept as
+    uint8, the form they are read in, so the check needs no dataset)."""
+    import numpy as np
+
+    rounded = lambda images: np.round(images.astype(float), 5).tolist()  # noqa: E731
+    if not hasattr(gan, "translate"):
+        return {"seed": REFERENCE_SEED, "values": rounded(gan.generate(REFERENCE_SAMPLES, seed=REFERENCE_SEED))}
+    from ganzoo.training import domain_test_images
+
+    inputs = [np.round((images + 1.0) * 127.5).astype(np.uint8)
+              for images in domain_test_images(data_config, REFERENCE_SAMPLES)]
+    return {"inputs_a": inputs[0].tolist(), "inputs_b": inputs[1].tolist(),
+            "a_to_b": rounded(gan.translate(inputs[0], "a_to_b")),
+            "b_to_a": rounded(gan.translate(inputs[1], "b_to_a"))}
+
+
 def main(argv):
     if len(argv) != 2:
         raise app.UsageError("usage: make_preset.py RUN_DIR")
     run_dir = argv[1]
     import keras
-    import numpy as np
 
     import ganzoo  # noqa: F401
     from ganzoo import evaluation as evaluation_lib
@@ -78,19 +112,15 @@ def main(argv):
     gan = precision.as_float32(trained)
     evaluation = evaluation_lib.evaluate(gan, config["data"])
     print(evaluation_lib.format_table(evaluation))
-    samples = gan.generate(REFERENCE_SAMPLES, seed=REFERENCE_SEED)
     metadata = {
         "name": name,
         "dataset": config["data"]["name"],
         "training_config": config,
-        "training": {"epochs": epochs,
-                     "generator_steps": int(trained.g_optimizer.iterations.numpy()),
-                     "discriminator_steps": int(trained.d_optimizer.iterations.numpy()),
-                     "precision": trained.dtype_policy.name,
+        "training": {"epochs": epochs, **optimizer_steps(trained), "precision": trained.dtype_policy.name,
                      "wall_seconds": seconds},
         "precision": "float32",
         "metrics": evaluation,
-        "reference_samples": {"seed": REFERENCE_SEED, "values": np.round(samples.astype(float), 5).tolist()},
+        "reference_samples": reference_samples(gan, config["data"]),
     }
     out = FLAGS.out or presets.PRESETS_DIR
     os.makedirs(out, exist_ok=True)
