@@ -80,6 +80,32 @@ def translation_picture(cyclegan, images_a, images_b):
     return image_grid(to_unit_range(np.concatenate(rows)), columns=len(images_a))
 
 
+TRUNCATION_STRIP_PSIS = (1.0, 0.7, 0.5, 0.0, -0.5, -1.0)  # StyleGAN's Fig. 8 (Karras et al. 2019)
+
+
+def style_mixing_picture(stylegan, row_seeds, column_seeds, crossover, truncation_psi=1.0):
+    """A style-mixing grid (Karras et al. 2019, Fig. 3): the top row is the column seeds'
+    images, the left column the row seeds', and cell [i, j] takes row seed i's styles below
+    `crossover` (the coarse ones) and column seed j's from it on. The corner is blank."""
+    mixed = stylegan.style_mix(row_seeds, column_seeds, crossover, truncation_psi)
+    rows, columns = (_one_per_seed(stylegan, seeds, truncation_psi) for seeds in (row_seeds, column_seeds))
+    blank = -np.ones((1, *mixed.shape[2:]), np.float32)
+    cells = [blank, columns] + [part for i in range(len(row_seeds)) for part in (rows[i:i + 1], mixed[i])]
+    return image_grid(to_unit_range(np.concatenate(cells)), columns=len(column_seeds) + 1)
+
+
+def truncation_picture(stylegan, seeds, psis=TRUNCATION_STRIP_PSIS):
+    """The truncation trick, a row per seed and a column per ψ (1: the generator's own image,
+    0: the average image w_avg gives, negative: the 'opposite' of the image)."""
+    images = np.stack([_one_per_seed(stylegan, seeds, psi) for psi in psis], axis=1)  # [seeds, psis, ...]
+    return image_grid(to_unit_range(images.reshape(-1, *images.shape[2:])), columns=len(psis))
+
+
+def _one_per_seed(stylegan, seeds, truncation_psi):
+    """Image i is `generate(1, seed=seeds[i])`'s: the latents `style_mix` draws for the seeds."""
+    return np.concatenate([stylegan.generate(1, seed=int(seed), truncation_psi=truncation_psi) for seed in seeds])
+
+
 def write_png(path, picture):
     """Writes a uint8 picture as PNG atomically."""
     encoded = tf.io.encode_png(picture).numpy()

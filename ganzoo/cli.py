@@ -2,6 +2,7 @@
 
     ganzoo train [--config NAME_OR_FILE] [--workdir DIR] [--set section.key=value ...] [--distribute auto]
     ganzoo sample RUN_DIR_OR_KERAS_FILE | --preset NAME [--num-samples N] [--seed S] [--label CLASS] [--out FILE.png]
+                  [--truncation-psi PSI] [--picture samples|style_mixing|truncation] [--crossover K]  (StyleGAN)
     ganzoo export RUN_DIR_OR_KERAS_FILE [--out exports] [--name NAME] [--version N] [--overwrite]
                   [--max-batch-size ROWS]
     ganzoo evaluate RUN_DIR_OR_KERAS_FILE [--data NAME] [--metrics frechet_distance,kid,...] [--num-samples N]
@@ -16,6 +17,8 @@ import os
 import sys
 
 DEFAULT_CONFIG = "dcgan_fashion_mnist"
+MIXING_GRID = (4, 6)  # ganzoo sample --picture style_mixing: row seeds, column seeds
+TRUNCATION_ROWS = 6  # ganzoo sample --picture truncation: seeds
 
 
 def _model_path(run_dir_or_file):
@@ -85,17 +88,42 @@ def sample(args):
         write_png(args.out, translation_picture(gan, *domain_test_images(data_config, args.num_samples)))
         print(f"ganzoo: wrote {args.num_samples} translations each way of {gan.name} to {args.out}")
         return
+    is_stylegan = hasattr(gan, "style_mix")
+    if not is_stylegan and (args.picture != "samples" or args.truncation_psi != 1.0 or args.crossover is not None):
+        raise ValueError(f"--picture {args.picture}, --truncation-psi and --crossover are StyleGAN's; {gan.name} "
+                         "draws samples only.")
+    if args.picture != "samples":
+        write_png(args.out, _stylegan_picture(gan, args))
+        print(f"ganzoo: wrote the {args.picture} picture of {gan.name} to {args.out}")
+        return
     labels = None
     if getattr(gan, "takes_labels", False):  # a conditional GAN: one class, or one class per row
         labels = (grid_row_labels(args.num_samples, gan.num_classes) if args.label is None
                   else gan.class_index(args.label))
     elif args.label is not None:
         raise ValueError(f"--label: {gan.name} is not a conditional GAN; it takes no class.")
-    samples = gan.generate(args.num_samples, seed=args.seed, labels=labels)
+    truncation = {"truncation_psi": args.truncation_psi} if is_stylegan else {}
+    samples = gan.generate(args.num_samples, seed=args.seed, labels=labels, **truncation)
     # Mixture samples are drawn over their true centres.
     centers = ganzoo.data.mixture(dataset).centers if dataset in ganzoo.data.MIXTURES else None
     write_png(args.out, sample_picture(samples, centers))
     print(f"ganzoo: wrote {args.num_samples} samples of {gan.name} to {args.out}")
+
+
+def _stylegan_picture(stylegan, args):
+    """`ganzoo sample --picture style_mixing | truncation`: seeds from --seed on."""
+    from ganzoo.callbacks import style_mixing_picture, truncation_picture
+
+    if args.picture == "truncation":
+        return truncation_picture(stylegan, range(args.seed, args.seed + TRUNCATION_ROWS))
+    num_ws = stylegan.sampling_generator.num_ws
+    crossover = num_ws // 2 if args.crossover is None else args.crossover
+    if not 0 <= crossover <= num_ws:
+        raise ValueError(f"--crossover must be in [0, {num_ws}] ({stylegan.name} reads {num_ws} styles); "
+                         f"got {crossover}.")
+    rows, columns = MIXING_GRID
+    return style_mixing_picture(stylegan, range(args.seed, args.seed + rows),
+                                range(args.seed + rows, args.seed + rows + columns), crossover, args.truncation_psi)
 
 
 def export(args):
@@ -226,6 +254,14 @@ def main(argv=None):
     p.add_argument("--num-samples", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--label", help="a conditional model's class (index or name); default one class per row")
+    p.add_argument("--truncation-psi", type=float, default=1.0,
+                   help="StyleGAN: the truncation trick's ψ (1: none, 0: the average image)")
+    p.add_argument("--picture", default="samples", choices=("samples", "style_mixing", "truncation"),
+                   help=f"StyleGAN: style_mixing, a grid of {MIXING_GRID[0]} row seeds' coarse styles with "
+                        f"{MIXING_GRID[1]} column seeds' fine ones (sources on the top row and left column); "
+                        f"truncation, {TRUNCATION_ROWS} seeds (rows) at ψ 1, 0.7, 0.5, 0, -0.5, -1 (columns)")
+    p.add_argument("--crossover", type=int,
+                   help="StyleGAN style_mixing: the first style taken from the column seed (default num_ws // 2)")
     p.add_argument("--out", default="samples.png")
     p.set_defaults(run=sample)
 

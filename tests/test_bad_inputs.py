@@ -140,6 +140,15 @@ def test_loading_an_unknown_dataset_names_ganzoos_own():
         ganzoo.data.load("ring9")
 
 
+@pytest.mark.parametrize("option", [["--picture", "truncation"], ["--truncation-psi", "0.5"], ["--crossover", "2"]])
+def test_stylegan_sampling_options_are_refused_for_other_models(option, tmp_path, capsys):
+    path = tmp_path / "model.keras"
+    tiny().save(path)
+    assert cli.main(["sample", str(path), *option, "--out", str(tmp_path / "s.png")]) == 2
+    assert "are StyleGAN's" in capsys.readouterr().err
+    assert not (tmp_path / "s.png").exists()
+
+
 @pytest.mark.parametrize("content, message", [
     (b"hello, not a model\n", "is not a readable .keras file"),
     (os.urandom(4096), "is not a readable .keras file"),

@@ -135,6 +135,53 @@ def test_interpolation_ends_at_both_seeds_and_slerp_keeps_the_norm(sampled):
         gan.interpolate(1, 2, space="x")
 
 
+def cell(picture, row, column, size=SHAPE[0]):
+    """One image of an `image_grid` picture (1-pixel gaps), back in [-1, 1]."""
+    top, left = row * (size + 1), column * (size + 1)
+    return picture[top:top + size, left:left + size].astype("float32") / 255 * 2 - 1
+
+
+def test_style_mixing_and_truncation_pictures_and_their_cli(sampled, tmp_path, capsys):
+    from ganzoo.callbacks import TRUNCATION_STRIP_PSIS, style_mixing_picture, truncation_picture
+    from ganzoo.cli import MIXING_GRID, TRUNCATION_ROWS, main
+
+    gan, pixel = sampled, 1 / 127.5 + 1e-6  # a picture holds images clipped to [-1, 1], rounded to uint8
+    clip = lambda images: np.clip(images, -1, 1)  # noqa: E731 (StyleGAN's output layer is linear)
+    picture = style_mixing_picture(gan, [1, 2], [3, 4, 5], crossover=2)
+    assert picture.shape == (3 * 17 - 1, 4 * 17 - 1, 1)
+    np.testing.assert_allclose(cell(picture, 0, 0), -1)  # the blank corner
+    mixed = gan.style_mix([1, 2], [3, 4, 5], crossover=2)
+    for j, seed in enumerate((3, 4, 5)):  # sources on the top row and left column, mixes in between
+        np.testing.assert_allclose(cell(picture, 0, 1 + j), clip(gan.generate(1, seed=seed)[0]), atol=pixel)
+        for i in range(2):
+            np.testing.assert_allclose(cell(picture, 1 + i, 1 + j), clip(mixed[i, j]), atol=pixel)
+    np.testing.assert_allclose(cell(picture, 2, 0), clip(gan.generate(1, seed=2)[0]), atol=pixel)
+
+    strip = truncation_picture(gan, [7, 8])
+    assert strip.shape == (2 * 17 - 1, len(TRUNCATION_STRIP_PSIS) * 17 - 1, 1)
+    average = TRUNCATION_STRIP_PSIS.index(0.0)
+    np.testing.assert_array_equal(cell(strip, 0, average), cell(strip, 1, average))  # ψ = 0: the average image
+    for column, psi in enumerate(TRUNCATION_STRIP_PSIS):
+        np.testing.assert_allclose(cell(strip, 1, column), clip(gan.generate(1, seed=8, truncation_psi=psi)[0]),
+                                   atol=pixel)
+
+    path = str(tmp_path / "stylegan.keras")
+    gan.save(path)
+    main(["sample", path, "--picture", "style_mixing", "--crossover", "3", "--out", str(tmp_path / "mix.png")])
+    main(["sample", path, "--picture", "truncation", "--seed", "5", "--out", str(tmp_path / "strip.png")])
+    main(["sample", path, "--truncation-psi", "0", "--num-samples", "4", "--out", str(tmp_path / "avg.png")])
+    read = lambda name: tf.io.decode_png(tf.io.read_file(str(tmp_path / name))).numpy()  # noqa: E731
+    rows, columns = MIXING_GRID
+    np.testing.assert_array_equal(read("mix.png"), style_mixing_picture(
+        gan, range(rows), range(rows, rows + columns), crossover=3))
+    np.testing.assert_array_equal(read("strip.png"), truncation_picture(gan, range(5, 5 + TRUNCATION_ROWS)))
+    averages = read("avg.png")
+    np.testing.assert_array_equal(cell(averages, 0, 0), cell(averages, 1, 1))
+    assert main(["sample", path, "--picture", "style_mixing", "--crossover", "7", "--out", str(tmp_path / "x.png")]) == 2
+    assert "--crossover must be in [0, 6]" in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "x.png")
+
+
 def test_keras_round_trip_keeps_the_ema_generator_w_avg_and_continues_exactly(tmp_path):
     gan = trained(steps=2)
     loaded = check_round_trip(gan, tmp_path / "stylegan.keras")
