@@ -13,6 +13,7 @@
 """
 
 import argparse
+import math
 import os
 import sys
 
@@ -81,33 +82,51 @@ def sample(args):
         model_path = _model_path(args.model)
         gan, data_config = load_model(model_path), (_run_config(model_path) or {}).get("data", {})
     dataset = data_config.get("name") or (gan.preset_metadata.get("dataset") if args.preset is not None else None)
+    _check_sampling_options(gan, args)
+    num_samples = 64 if args.num_samples is None else args.num_samples
     if hasattr(gan, "translate"):  # a CycleGAN: the first test images of each domain, translated both ways
         from ganzoo.callbacks import translation_picture
         from ganzoo.training import domain_test_images
 
-        write_png(args.out, translation_picture(gan, *domain_test_images(data_config, args.num_samples)))
-        print(f"ganzoo: wrote {args.num_samples} translations each way of {gan.name} to {args.out}")
+        write_png(args.out, translation_picture(gan, *domain_test_images(data_config, num_samples)))
+        print(f"ganzoo: wrote {num_samples} translations each way of {gan.name} to {args.out}")
         return
-    is_stylegan = hasattr(gan, "style_mix")
-    if not is_stylegan and (args.picture != "samples" or args.truncation_psi != 1.0 or args.crossover is not None):
-        raise ValueError(f"--picture {args.picture}, --truncation-psi and --crossover are StyleGAN's; {gan.name} "
-                         "draws samples only.")
     if args.picture != "samples":
         write_png(args.out, _stylegan_picture(gan, args))
         print(f"ganzoo: wrote the {args.picture} picture of {gan.name} to {args.out}")
         return
     labels = None
     if getattr(gan, "takes_labels", False):  # a conditional GAN: one class, or one class per row
-        labels = (grid_row_labels(args.num_samples, gan.num_classes) if args.label is None
+        labels = (grid_row_labels(num_samples, gan.num_classes) if args.label is None
                   else gan.class_index(args.label))
     elif args.label is not None:
         raise ValueError(f"--label: {gan.name} is not a conditional GAN; it takes no class.")
-    truncation = {"truncation_psi": args.truncation_psi} if is_stylegan else {}
-    samples = gan.generate(args.num_samples, seed=args.seed, labels=labels, **truncation)
+    truncation = {"truncation_psi": args.truncation_psi} if args.truncation_psi is not None else {}
+    samples = gan.generate(num_samples, seed=args.seed, labels=labels, **truncation)
     # Mixture samples are drawn over their true centres.
     centers = ganzoo.data.mixture(dataset).centers if dataset in ganzoo.data.MIXTURES else None
     write_png(args.out, sample_picture(samples, centers))
-    print(f"ganzoo: wrote {args.num_samples} samples of {gan.name} to {args.out}")
+    print(f"ganzoo: wrote {num_samples} samples of {gan.name} to {args.out}")
+
+
+def _check_sampling_options(gan, args):
+    """Refuses `ganzoo sample` options the model or the picture would ignore."""
+    stylegan_options = [name for name, given in (("--picture", args.picture != "samples"),
+                                                 ("--truncation-psi", args.truncation_psi is not None),
+                                                 ("--crossover", args.crossover is not None)) if given]
+    if stylegan_options and not hasattr(gan, "style_mix"):
+        raise ValueError(f"{', '.join(stylegan_options)}: StyleGAN's options; {gan.name} takes none of them.")
+    if args.truncation_psi is not None and not math.isfinite(args.truncation_psi):
+        raise ValueError(f"--truncation-psi must be a finite number (1: no truncation); got {args.truncation_psi}.")
+    not_applying = {
+        "samples": {"--crossover": args.crossover},
+        "style_mixing": {"--num-samples": args.num_samples, "--label": args.label},
+        "truncation": {"--num-samples": args.num_samples, "--label": args.label,
+                       "--truncation-psi": args.truncation_psi, "--crossover": args.crossover},
+    }[args.picture]
+    given = [name for name, value in not_applying.items() if value is not None]
+    if given:
+        raise ValueError(f"{', '.join(given)}: not used by --picture {args.picture} (see ganzoo sample --help).")
 
 
 def _stylegan_picture(stylegan, args):
@@ -116,14 +135,11 @@ def _stylegan_picture(stylegan, args):
 
     if args.picture == "truncation":
         return truncation_picture(stylegan, range(args.seed, args.seed + TRUNCATION_ROWS))
-    num_ws = stylegan.sampling_generator.num_ws
-    crossover = num_ws // 2 if args.crossover is None else args.crossover
-    if not 0 <= crossover <= num_ws:
-        raise ValueError(f"--crossover must be in [0, {num_ws}] ({stylegan.name} reads {num_ws} styles); "
-                         f"got {crossover}.")
+    crossover = stylegan.sampling_generator.num_ws // 2 if args.crossover is None else args.crossover
+    truncation_psi = 1.0 if args.truncation_psi is None else args.truncation_psi
     rows, columns = MIXING_GRID
     return style_mixing_picture(stylegan, range(args.seed, args.seed + rows),
-                                range(args.seed + rows, args.seed + rows + columns), crossover, args.truncation_psi)
+                                range(args.seed + rows, args.seed + rows + columns), crossover, truncation_psi)
 
 
 def export(args):
@@ -251,11 +267,11 @@ def main(argv=None):
     p = commands.add_parser("sample", help="draw samples from a trained model or a preset into a PNG")
     p.add_argument("model", nargs="?", help="run directory or .keras file")
     p.add_argument("--preset", help="a preset instead: a name, folder, archive or URL")
-    p.add_argument("--num-samples", type=int, default=64)
+    p.add_argument("--num-samples", type=int, help="samples, or translations each way (default 64)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--label", help="a conditional model's class (index or name); default one class per row")
-    p.add_argument("--truncation-psi", type=float, default=1.0,
-                   help="StyleGAN: the truncation trick's ψ (1: none, 0: the average image)")
+    p.add_argument("--truncation-psi", type=float,
+                   help="StyleGAN: the truncation trick's ψ (default 1: none; 0: the average image)")
     p.add_argument("--picture", default="samples", choices=("samples", "style_mixing", "truncation"),
                    help=f"StyleGAN: style_mixing, a grid of {MIXING_GRID[0]} row seeds' coarse styles with "
                         f"{MIXING_GRID[1]} column seeds' fine ones (sources on the top row and left column); "

@@ -91,13 +91,20 @@ def _is_translator(model):
 
 def _generators(model, sampling):
     """The weights a generator-only preset holds, as one Keras model to save or load: a GAN's
-    generator (`sampling`: the one that samples, the EMA copy if kept), or a CycleGAN's two,
-    joined in a functional model whose weight paths are the two generators' names."""
+    generator (`sampling`: the one that samples, the EMA copy if kept), or a CycleGAN's two."""
     if not _is_translator(model):
         return model.sampling_generator if sampling else model.generator
-    networks = (model.generator_ab, model.generator_ba)
-    inputs = [keras.Input(network.inputs[0].shape[1:]) for network in networks]
-    return keras.Model(inputs, [network(x) for network, x in zip(networks, inputs)], name="generators")
+    return _TranslationGenerators(model.generator_ab, model.generator_ba)
+
+
+class _TranslationGenerators(keras.Model):
+    """A CycleGAN's two generators as one model, whose weight file keys them by these
+    attributes' names (whatever the networks are called)."""
+
+    def __init__(self, generator_ab, generator_ba):
+        super().__init__(name="generators")
+        self.generator_ab, self.generator_ba = generator_ab, generator_ba
+        self.built = True  # both networks are built; this holds them only
 
 
 def _versions():
@@ -138,9 +145,10 @@ def load_preset(name_or_path, sha256=None):
         if hasattr(gan, "reset_ema"):
             gan.reset_ema()  # a generator-only preset holds the sampling (EMA) generator's weights
         gan.generator_only = True
-        works = "translate and export work" if _is_translator(gan) else "generate and export work"
-        print(f"ganzoo: preset {name_or_path!r} holds the generators' weights only; the discriminators "
-              f"are untrained ({works}; fit() refuses: use a full preset to keep training).",
+        held = ("the generators' weights only; the discriminators are untrained (translate and export work"
+                if _is_translator(gan) else
+                "the generator's weights only; the discriminator is untrained (generate and export work")
+        print(f"ganzoo: preset {name_or_path!r} holds {held}; fit() refuses: use a full preset to keep training).",
               file=sys.stderr)
     else:
         gan.load_weights(weights)

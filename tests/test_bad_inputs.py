@@ -145,7 +145,7 @@ def test_stylegan_sampling_options_are_refused_for_other_models(option, tmp_path
     path = tmp_path / "model.keras"
     tiny().save(path)
     assert cli.main(["sample", str(path), *option, "--out", str(tmp_path / "s.png")]) == 2
-    assert "are StyleGAN's" in capsys.readouterr().err
+    assert "StyleGAN's options" in capsys.readouterr().err
     assert not (tmp_path / "s.png").exists()
 
 

@@ -2,6 +2,8 @@
 fit, .keras round trips that continue exactly, the linear decay, and the unpaired datasets."""
 
 import os
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -284,6 +286,17 @@ def test_presets_full_and_generator_only_translate_as_the_original(tmp_path):
     with pytest.raises(ValueError, match="generator-only preset"):
         keras.saving.load_model(str(tmp_path / "copy.keras")).fit(a, b, batch_size=2, verbose=0)
 
+    # The preset keys the generators by role, not name: two networks both called "resnet_generator".
+    shape = (16, 16, 3)
+    same_names = CycleGAN(*[cyclegan_networks.resnet_generator(shape, filters=4, num_residual_blocks=1)
+                            for _ in range(2)],
+                          *[cyclegan_networks.patchgan_discriminator(shape, filters=4, num_layers=2) for _ in range(2)],
+                          seed=0)
+    assert same_names.generator_ab.name == same_names.generator_ba.name
+    loaded = ganzoo.load_preset(same_names.save_to_preset(str(tmp_path / "same"), generator_only=True))
+    np.testing.assert_allclose(loaded.translate(a), same_names.translate(a), atol=1e-6)
+    np.testing.assert_allclose(loaded.translate(b, "b_to_a"), same_names.translate(b, "b_to_a"), atol=1e-6)
+
 
 def test_compile_defaults_and_given_optimizers():
     gan = ganzoo.get("cyclegan", data_shape=(16, 16, 1), seed=0, **TINY)
@@ -427,7 +440,7 @@ print(json.dumps(out))
 
 
 @pytest.mark.skipif(not os.path.isdir("/usr/share/datasets/fashion-mnist"), reason="apt-get install dataset-fashion-mnist")
-def test_ganzoo_train_evaluate_sample_and_export_the_cyclegan_config(tmp_path):
+def test_ganzoo_train_evaluate_sample_and_export_the_cyclegan_config(tmp_path, capsys):
     import json
 
     from ganzoo import cli, config, evaluation, training
@@ -481,3 +494,23 @@ def test_ganzoo_train_evaluate_sample_and_export_the_cyclegan_config(tmp_path):
         # The PNG variant: 8-bit inputs in, the translation rounded to 8 bits out.
         np.testing.assert_allclose(out[key + "_png"], to_unit(np.round(images * 255) / 255), atol=0.5 / 255 + 1e-5)
     np.testing.assert_allclose(out["session_b_to_a"], out["translate_b_to_a"], atol=1e-6)
+
+    # tools/make_preset.py: a generator-only preset with the four optimisers' counts, the scores'
+    # headline, and reference translations of the first test images that the loaded preset gives.
+    tool = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools", "make_preset.py")
+    printed = subprocess.run([sys.executable, tool, str(run), "--name", "tiny", "--generator_only", "--out",
+                              str(tmp_path / "presets")], check=True, capture_output=True, text=True).stdout
+    entry = json.loads(printed[printed.rindex("\n{") + 1:])["tiny"]  # the index entry, printed last
+    assert entry["metric"].startswith("target-class accuracy") and "cycle error" in entry["metric"]
+    loaded = ganzoo.load_preset(str(tmp_path / "presets" / "tiny.tar.gz"))
+    assert {k: v for k, v in loaded.preset_metadata["training"].items() if k.endswith("_steps")} == {
+        "g_ab_steps": 4, "g_ba_steps": 4, "d_a_steps": 4, "d_b_steps": 4}
+    reference = loaded.preset_metadata["reference_samples"]
+    inputs_a = np.array(reference["inputs_a"], np.uint8)
+    np.testing.assert_allclose(inputs_a / 127.5 - 1, a[:4], atol=1e-6)  # the first test sneakers
+    for source, direction in (("inputs_a", "a_to_b"), ("inputs_b", "b_to_a")):
+        inputs = np.array(reference[source], np.uint8)
+        np.testing.assert_allclose(loaded.translate(inputs, direction), reference[direction], atol=2e-4)
+        np.testing.assert_allclose(gan.translate(inputs, direction), reference[direction], atol=2e-4)
+    assert cli.main(["presets", "show", str(tmp_path / "presets" / "tiny.tar.gz")]) == 0
+    assert "translations of 4 test images per domain" in capsys.readouterr().out

@@ -3,6 +3,7 @@ lazy R1), truncation, style mixing and interpolation, .keras round trips with th
 and w_avg, Fashion-MNIST padded to 32 and scored at its centre. (The networks:
 test_stylegan_networks.py; the export: test_export.py.)"""
 
+import itertools
 import os
 
 import keras
@@ -155,14 +156,15 @@ def test_style_mixing_and_truncation_pictures_and_their_cli(sampled, tmp_path, c
         np.testing.assert_allclose(cell(picture, 0, 1 + j), clip(gan.generate(1, seed=seed)[0]), atol=pixel)
         for i in range(2):
             np.testing.assert_allclose(cell(picture, 1 + i, 1 + j), clip(mixed[i, j]), atol=pixel)
-    np.testing.assert_allclose(cell(picture, 2, 0), clip(gan.generate(1, seed=2)[0]), atol=pixel)
+    for i, seed in enumerate((1, 2)):
+        np.testing.assert_allclose(cell(picture, 1 + i, 0), clip(gan.generate(1, seed=seed)[0]), atol=pixel)
 
     strip = truncation_picture(gan, [7, 8])
     assert strip.shape == (2 * 17 - 1, len(TRUNCATION_STRIP_PSIS) * 17 - 1, 1)
     average = TRUNCATION_STRIP_PSIS.index(0.0)
     np.testing.assert_array_equal(cell(strip, 0, average), cell(strip, 1, average))  # ψ = 0: the average image
-    for column, psi in enumerate(TRUNCATION_STRIP_PSIS):
-        np.testing.assert_allclose(cell(strip, 1, column), clip(gan.generate(1, seed=8, truncation_psi=psi)[0]),
+    for (row, seed), (column, psi) in itertools.product(enumerate((7, 8)), enumerate(TRUNCATION_STRIP_PSIS)):
+        np.testing.assert_allclose(cell(strip, row, column), clip(gan.generate(1, seed=seed, truncation_psi=psi)[0]),
                                    atol=pixel)
 
     path = str(tmp_path / "stylegan.keras")
@@ -177,8 +179,14 @@ def test_style_mixing_and_truncation_pictures_and_their_cli(sampled, tmp_path, c
     np.testing.assert_array_equal(read("strip.png"), truncation_picture(gan, range(5, 5 + TRUNCATION_ROWS)))
     averages = read("avg.png")
     np.testing.assert_array_equal(cell(averages, 0, 0), cell(averages, 1, 1))
-    assert main(["sample", path, "--picture", "style_mixing", "--crossover", "7", "--out", str(tmp_path / "x.png")]) == 2
-    assert "--crossover must be in [0, 6]" in capsys.readouterr().err
+    refused = {("--picture", "style_mixing", "--crossover", "7"): r"crossover must be an integer in [0, 6]",
+               ("--picture", "truncation", "--truncation-psi", "0.5"): "--truncation-psi: not used by --picture",
+               ("--picture", "style_mixing", "--num-samples", "9"): "--num-samples: not used by --picture",
+               ("--crossover", "2",): "--crossover: not used by --picture samples",
+               ("--truncation-psi", "nan"): "--truncation-psi must be a finite number"}
+    for options, message in refused.items():
+        assert main(["sample", path, *options, "--out", str(tmp_path / "x.png")]) == 2
+        assert message in capsys.readouterr().err, options
     assert not os.path.exists(tmp_path / "x.png")
 
 
