@@ -1,6 +1,7 @@
-"""Feature extractors for the sample-quality metrics: InceptionV3 and ganzoo's Fashion-MNIST classifier.
+"""ganzoo's Fashion-MNIST classifier (the domain-specific features of the classifier figures), and
+the cache helpers shared with presets and the FID Inception network (`fid_inception`).
 
-Each extractor maps a batch of images in [-1, 1] (the generators' range) to features, and to
+The classifier maps a batch of images in [-1, 1] (the generators' range) to features, and to
 class probabilities for the classifier score.
 """
 
@@ -17,6 +18,11 @@ CLASSIFIER_WEIGHTS = os.path.join(ASSETS, "fashion_mnist_classifier.weights.h5")
 CLASSIFIER_RECORD = os.path.join(ASSETS, "fashion_mnist_classifier.json")
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                          "Sneaker", "Bag", "Ankle boot")
+
+
+def ganzoo_home():
+    """ganzoo's cache of downloads and derived files: $GANZOO_HOME, default ~/.keras/ganzoo."""
+    return os.environ.get("GANZOO_HOME", os.path.join(os.path.expanduser("~"), ".keras", "ganzoo"))
 
 
 def sha256_of(path):
@@ -87,37 +93,3 @@ class FashionMNISTClassifier:
 
     def predict_classes(self, images):
         return np.argmax(self._run(images)[1].numpy(), axis=1)
-
-
-class InceptionFeatures:
-    """InceptionV3 with Keras's ImageNet weights: its 2048-d pool features at 299x299 (FID's)
-    and its 1,000 ImageNet class probabilities (the Inception Score's).
-
-    Images in [-1, 1] (InceptionV3's own input range) are resized bilinearly; grayscale is
-    repeated to three channels. The weights download on first use; without network access
-    place `inception_v3_weights_tf_dim_ordering_tf_kernels.h5` in ~/.keras/models.
-    """
-
-    def __init__(self):
-        try:
-            model = keras.applications.InceptionV3(include_top=True, weights="imagenet")
-        except Exception as error:  # a failed download surfaces as several exception types
-            raise RuntimeError(
-                f"InceptionV3's ImageNet weights could not be had ({error}). Download them where the "
-                "network allows (keras.applications.InceptionV3(weights='imagenet')) and copy "
-                "~/.keras/models over, or use the Fashion-MNIST classifier's features (--features classifier)."
-            ) from error
-        both = keras.Model(model.input, [model.get_layer("avg_pool").output, model.output])
-        self._call = tf.function(lambda x: both(x, training=False))
-
-    def _run(self, images):
-        images = tf.convert_to_tensor(images, tf.float32)
-        if images.shape[-1] == 1:
-            images = tf.repeat(images, 3, axis=-1)
-        return self._call(tf.image.resize(images, (299, 299), method="bilinear"))
-
-    def features(self, images):
-        return self._run(images)[0].numpy()
-
-    def probabilities(self, images):
-        return self._run(images)[1].numpy()  # the softmax outputs of the ImageNet classifier

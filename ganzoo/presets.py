@@ -31,7 +31,7 @@ import uuid
 import keras
 
 from ganzoo.evaluation import upgrade_result
-from ganzoo.features import sha256_of
+from ganzoo.features import ganzoo_home, sha256_of
 
 PRESETS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets", "presets")
 INDEX_FILE = os.path.join(PRESETS_DIR, "index.json")
@@ -39,8 +39,7 @@ CONFIG_FILE, WEIGHTS_FILE, METADATA_FILE = "config.json", "model.weights.h5", "m
 
 
 def cache_dir():
-    return os.path.join(os.environ.get("GANZOO_HOME", os.path.join(os.path.expanduser("~"), ".keras", "ganzoo")),
-                        "presets")
+    return os.path.join(ganzoo_home(), "presets")
 
 
 def index():

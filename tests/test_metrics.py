@@ -115,29 +115,3 @@ def test_shipped_classifier_is_accurate_and_checked(tmp_path):
         f.write(bytes([byte[0] ^ 0xFF]))
     with pytest.raises(ValueError, match="Checksum mismatch"):
         features.FashionMNISTClassifier(weights=str(corrupted))
-
-
-def test_inception_without_weights_says_what_to_do(monkeypatch):
-    import keras
-
-    def offline(**kwargs):
-        raise OSError("URL fetch failure")
-
-    monkeypatch.setattr(keras.applications, "InceptionV3", offline)
-    with pytest.raises(RuntimeError, match="--features classifier"):
-        features.InceptionFeatures()
-
-
-def test_inception_gives_pool_features_and_class_probabilities(monkeypatch):
-    import keras
-
-    original = keras.applications.InceptionV3
-    # Random weights stand in for ImageNet's (not downloadable here); shapes and roles are the same.
-    monkeypatch.setattr(keras.applications, "InceptionV3",
-                        lambda include_top, weights: original(include_top=include_top, weights=None))
-    inception = features.InceptionFeatures()
-    images = np.random.default_rng(0).uniform(-1, 1, (2, 28, 28, 1)).astype("float32")
-    assert inception.features(images).shape == (2, 2048)
-    probabilities = inception.probabilities(images)
-    assert probabilities.shape == (2, 1000)
-    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
