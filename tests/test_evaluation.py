@@ -21,33 +21,68 @@ def test_mixture_evaluation_reports_mode_coverage():
 
 
 @pytest.mark.skipif(not HAS_FASHION_MNIST, reason="apt-get install dataset-fashion-mnist")
-def test_image_evaluation_and_cli(tmp_path):
+def test_image_evaluation_and_cli(tmp_path, fid_home, monkeypatch):
     gan = ganzoo.get("dcgan", data_shape=(28, 28, 1), filters=4, latent_dim=8)
     gan.compile()
     run = tmp_path / "run"
     run.mkdir()
     gan.save(run / "model.keras")
     (run / "config.json").write_text(json.dumps({"data": {"name": "fashion_mnist", "batch_size": 64}}))
-    assert cli.main(["evaluate", str(run), "--num-samples", "300"]) == 0
+    assert cli.main(["evaluate", str(run), "--num-samples", "40", "--num-real", "40"]) == 0
     result = json.loads((run / "evaluation.json").read_text())
-    assert result["features"] == "fashion_mnist_classifier" and result["num_samples"] == 300
-    # On the classifier's features the Fréchet distance is not FID, and is not called so.
-    assert "fid" not in result
-    for key in ("frechet_classifier_distance", "kid", "classifier_score", "precision", "recall"):
-        assert np.isfinite(result[key])
-    # An untrained generator is far from the data.
-    assert result["frechet_classifier_distance"] > 10 * result["frechet_classifier_distance_real_train_vs_test"]
-    assert cli.main(["evaluate", str(run), "--metrics", "psnr"]) == 2
+    assert result["num_samples"] == 40 and result["num_real"] == 40
+    # The defaults: FID and KID on Inception features, and the classifier distance, each named for its features.
+    assert {"fid", "kid", "frechet_classifier_distance"} <= set(result) and "precision" not in result
+    assert "FID Inception network's pool3" in result["protocol"]
+    # An untrained generator is far from the data, on both features.
+    assert result["fid"] > 200 and result["kid"] > 0.1
+    # (40 images each: the real-vs-real floor is high at that size, hence 3x rather than 10x.)
+    assert result["frechet_classifier_distance"] > 3 * result["frechet_classifier_distance_real_train_vs_test"]
 
+    # The real images' features were cached, under their content; a second evaluation reads them.
+    cached = list((fid_home / "reference_features").glob("fashion_mnist-test-40-*.npy"))
+    assert len(cached) == 1
+    from ganzoo import fid_inception
+
+    computed = []
+    original = fid_inception.FIDInceptionFeatures.features_uint8
+    monkeypatch.setattr(fid_inception.FIDInceptionFeatures, "features_uint8",
+                        lambda self, images, progress=None: computed.append(len(images)) or original(self, images))
     # The same samples scored from a file (as tools/torch_reference.py writes them) score the same.
-    samples = np.concatenate(list(evaluation.generated_batches(gan, 300, seed=0)))
+    samples = np.concatenate(list(evaluation.generated_batches(gan, 40, seed=0)))
     np.save(tmp_path / "samples.npy", samples)
     out = tmp_path / "samples.json"
     assert cli.main(["evaluate", "--samples", str(tmp_path / "samples.npy"), "--data", "fashion_mnist",
-                     "--out", str(out), "--metrics", "fid"]) == 0  # "fid": the metric's older name
+                     "--out", str(out), "--metrics", "fid,pr", "--num-real", "40"]) == 0
+    assert computed == [40]  # the generated images only: the real ones came from the cache
     from_file = json.loads(out.read_text())
-    assert from_file["frechet_classifier_distance"] == pytest.approx(result["frechet_classifier_distance"], rel=1e-6)
+    assert from_file["fid"] == pytest.approx(result["fid"], rel=1e-6)
+    assert 0 <= from_file["precision"] <= 1 and 0 <= from_file["recall"] <= 1 and "kid" not in from_file
+
+    assert cli.main(["evaluate", str(run), "--metrics", "psnr"]) == 2
     assert cli.main(["evaluate", "--samples", str(tmp_path / "samples.npy"), "--data", "fashion_mnist"]) == 2
+
+
+def test_unavailable_and_misplaced_metrics_say_why(capsys):
+    assert cli.main(["evaluate", "--samples", "x.npy", "--data", "fashion_mnist", "--out", "x.json"]) == 2
+    with pytest.raises(ValueError, match="1,008-way logits"):
+        evaluation.image_metric_names(["fid", "is"], "fashion_mnist")
+    with pytest.raises(ValueError, match="Fashion-MNIST classifier"):
+        evaluation.image_metric_names(["classifier_score"], "folder")
+    # Earlier names are still taken.
+    assert evaluation.image_metric_names(["frechet_distance", "precision_recall"], "folder") == ("fid", "pr")
+    assert evaluation.image_metric_names(None, "folder") == ("fid", "kid")
+
+
+@pytest.mark.skipif(not HAS_FASHION_MNIST, reason="apt-get install dataset-fashion-mnist")
+def test_evaluate_a_preset(tmp_path, fid_home):
+    out = tmp_path / "preset.json"
+    assert cli.main(["evaluate", "--preset", "dcgan_fashion_mnist", "--num-samples", "30", "--num-real", "30",
+                     "--metrics", "kid", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["preset"] == "dcgan_fashion_mnist" and result["scored"] == "ema_generator"
+    assert np.isfinite(result["kid"]) and "fid" not in result
+    assert cli.main(["evaluate", "--preset", "dcgan_fashion_mnist"]) == 2  # needs --out
 
 
 def test_old_results_read_under_the_new_names():

@@ -46,7 +46,7 @@ def cached(path, compute):
 def distance(source, num_samples, use_ema=True):
     from ganzoo import evaluation
 
-    result = evaluation.evaluate(source, DATA, ["frechet_distance"], num_samples, use_ema=use_ema)
+    result = evaluation.evaluate(source, DATA, ["classifier_distance"], num_samples, use_ema=use_ema)
     return round(result["frechet_classifier_distance"], 1), round(result["frechet_classifier_distance_real_train_vs_test"], 3)
 
 

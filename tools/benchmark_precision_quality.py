@@ -30,7 +30,7 @@ def train_and_score(workdir, precision, seed, epochs, num_samples):
     gan = training.train(experiment, run_dir)
     with open(os.path.join(run_dir, run_directory.STATE_FILE)) as f:
         seconds = json.load(f)["wall_seconds"]
-    result = evaluation.evaluate(gan, experiment["data"], ["frechet_distance"], num_samples)
+    result = evaluation.evaluate(gan, experiment["data"], ["classifier_distance"], num_samples)
     return {"precision": precision, "seed": seed, "epochs": epochs, "train_wall_seconds": seconds,
             "frechet_classifier_distance": round(result["frechet_classifier_distance"], 1),
             "real_train_vs_test": round(result["frechet_classifier_distance_real_train_vs_test"], 3),

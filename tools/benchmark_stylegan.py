@@ -132,7 +132,7 @@ def score_checkpoint(run_config, path, num_samples):
         gan = training.build_model(run_config, tuple(dataset.element_spec.shape[1:]))
         gan.compile(**training.compile_arguments(run_config, gan, int(dataset.cardinality())))
         gan.load_weights(path)
-    result = evaluation.evaluate(precision.as_float32(gan), run_config["data"], num_samples=num_samples)
+    result = evaluation.evaluate(precision.as_float32(gan), run_config["data"], ["classifier_distance"], num_samples)
     return result["frechet_classifier_distance"]
 
 

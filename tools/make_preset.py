@@ -21,7 +21,6 @@ import tempfile
 
 from absl import app, flags
 
-from ganzoo.evaluation import frechet_key
 
 flags.DEFINE_string("name", None, "Preset name (default: the run directory's name).")
 flags.DEFINE_string("description", None, "One line saying what the preset generates.")
@@ -29,26 +28,11 @@ flags.DEFINE_bool("generator_only", False, "Ship the generator's weights only (s
 flags.DEFINE_string("out", None, "Where the archive goes (default ganzoo/assets/presets).")
 flags.DEFINE_bool("update_index", False, "Add the entry to ganzoo/assets/presets/index.json.")
 flags.DEFINE_string("model", "model.keras", "The model file in RUN_DIR.")
+flags.DEFINE_integer("num_samples", 5000, "Generated images scored (against the whole test split).")
+flags.DEFINE_list("metrics", None, "Metrics to score (default: FID and KID, and the Fashion-MNIST figures); "
+                                   "empty (--metrics=): a CycleGAN's cycle and classifier figures only, without FID's Inception network.")
 FLAGS = flags.FLAGS
 REFERENCE_SEED, REFERENCE_SAMPLES = 0, 4
-
-
-def headline(evaluation):
-    if "cycle_error_a" in evaluation:  # a CycleGAN: both directions
-        text = f"cycle error {evaluation['cycle_error_a']:.3f} / {evaluation['cycle_error_b']:.3f}"
-        if "target_accuracy_a_to_b" in evaluation:
-            text = (f"target-class accuracy {evaluation['target_accuracy_a_to_b']:.1%} / "
-                    f"{evaluation['target_accuracy_b_to_a']:.1%}, {text} (A→B / B→A)")
-        return text
-    if "modes" in evaluation:
-        return f"{evaluation['modes']} modes, {evaluation['high_quality_percent']:.1f}% high quality"
-    key = frechet_key(evaluation)
-    name = "FID" if key == "fid" else "Fréchet classifier distance"
-    text = f"{name} {evaluation[key]:.1f} ({evaluation['features']} features, {evaluation['num_samples']} samples)"
-    if "conditional_accuracy" in evaluation:  # a conditional GAN: are the samples of the asked class?
-        text += (f", conditional accuracy {evaluation['conditional_accuracy']:.1%}, per-class distance "
-                 f"{evaluation['per_class_frechet_distance_mean']:.1f}")
-    return text
 
 
 def run_state(run_dir, model_file):
@@ -110,7 +94,10 @@ def main(argv):
     config = read("config.json")
     epochs, seconds = run_state(run_dir, FLAGS.model)
     gan = precision.as_float32(trained)
-    evaluation = evaluation_lib.evaluate(gan, config["data"])
+    metric_names = FLAGS.metrics if FLAGS.metrics is not None else \
+        evaluation_lib.preset_metric_names(gan, config["data"]["name"])
+    evaluation = evaluation_lib.evaluate(gan, config["data"], metric_names,
+                                         FLAGS.num_samples)
     print(evaluation_lib.format_table(evaluation))
     metadata = {
         "name": name,
@@ -131,7 +118,7 @@ def main(argv):
     location = os.path.basename(archive) if os.path.abspath(out) == presets.PRESETS_DIR else os.path.abspath(archive)
     entry = {name: {"location": location, "sha256": sha256,
                     "description": FLAGS.description or f"{gan.name} trained on {metadata['dataset']}",
-                    "metric": headline(evaluation), "bytes": os.path.getsize(archive)}}
+                    "metric": evaluation_lib.headline(evaluation), "bytes": os.path.getsize(archive)}}
     print(json.dumps(entry, indent=2))
     if FLAGS.update_index:
         index = presets.index()
