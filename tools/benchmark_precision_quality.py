@@ -6,7 +6,7 @@
 Each run is `ganzoo train --config dcgan_fashion_mnist` with `train.precision` set and the
 noise seed `model.seed` (weights start from a fresh random initialisation each run), then the
 Fréchet distance on the shipped Fashion-MNIST classifier's features of 10,000 samples against
-the 10,000 test images (`ganzoo evaluate --metrics frechet_distance`). bf16 passes when its distance lies
+the 10,000 test images (`ganzoo evaluate --metrics classifier_distance`). bf16 passes when its distance lies
 within (or below) the spread of the fp32 seeds. A finished run in --workdir is reused, as
 `ganzoo train` does. Writes benchmarks/precision_quality.json and .md.
 """

@@ -30,7 +30,7 @@ flags.DEFINE_bool("update_index", False, "Add the entry to ganzoo/assets/presets
 flags.DEFINE_string("model", "model.keras", "The model file in RUN_DIR.")
 flags.DEFINE_integer("num_samples", 5000, "Generated images scored (against the whole test split).")
 flags.DEFINE_list("metrics", None, "Metrics to score (default: FID and KID, and the Fashion-MNIST figures); "
-                                   "empty (--metrics=): a CycleGAN's cycle and classifier figures only, without FID's Inception network.")
+                                   "a CycleGAN's empty (--metrics=): its cycle and classifier figures only.")
 FLAGS = flags.FLAGS
 REFERENCE_SEED, REFERENCE_SAMPLES = 0, 4
 
