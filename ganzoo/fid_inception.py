@@ -315,6 +315,8 @@ class FIDInceptionFeatures:
         chunks = []
         for start in range(0, len(images), self.batch_size):
             chunk = images[start:start + self.batch_size]
+            if chunk.shape[-1] == 1:  # here, not in the traced function, whose relaxed shapes may not know it
+                chunk = np.repeat(chunk, 3, axis=-1)
             chunks.append(self._call(tf.constant(chunk, tf.float32)).numpy())
             if progress is not None:
                 progress.add(len(chunk))
