@@ -10,16 +10,16 @@
 
 FID, KID and precision/recall ("pr") are computed on the FID Inception network's pool3 features
 (`fid_inception`: inception-2015-12-05, images as uint8, TensorFlow 1's bilinear resize to 299),
-as StyleGAN's metrics, clean-fid and torch-fidelity compute them, so they can be set beside the
-papers'. The Fashion-MNIST figures ("classifier_distance", "classifier_score", "per_class") are
+as StyleGAN's metrics and torch-fidelity compute FID and KID, so they can be set beside the
+papers' (precision/recall here is on these features, not Kynkäänniemi et al.'s VGG-16). The Fashion-MNIST figures ("classifier_distance", "classifier_score", "per_class") are
 on ganzoo's own classifier: a second, domain-specific figure, named as such
 ("frechet_classifier_distance", as TF-GAN names a Fréchet distance on a dataset's classifier).
 
 Generated images are drawn and turned into features batch by batch, so only features are kept.
 The real images' Inception features are cached by the images' content hash
 (`reference_features`): the 10,000 Fashion-MNIST test images cost ~17 minutes on 2 CPU cores once.
-Results written before FID used Inception called the classifier distance "fid";
-`upgrade_result` renames it on reading.
+Results written before this version record the features their figures were on;
+`upgrade_result` renames those figures by them on reading, so none reads as this version's FID.
 """
 
 import hashlib
@@ -315,8 +315,9 @@ def translation_scores(cyclegan, data, num_samples=None, batch_size=64, metric_n
     `num_samples`: test images per domain (default all: Fashion-MNIST has 1,000 per class)."""
     from ganzoo import features, unpaired_data
 
-    metric_names = set(image_metric_names(metric_names, "translations")) if metric_names != [] and \
-        metric_names != () else set()
+    # None: the defaults (fid, kid); an empty list: none of the Inception figures.
+    metric_names = set() if metric_names is not None and len(metric_names) == 0 else \
+        set(image_metric_names(metric_names, "translations"))
     if metric_names - {"fid", "kid"}:
         raise ValueError(f"Unknown metric(s) {sorted(metric_names - {'fid', 'kid'})} for a CycleGAN; valid: fid, kid "
                          "(cycle error and the classifier figures are always reported).")
