@@ -44,8 +44,8 @@ def score(name, num_samples):
     gan = ganzoo.load_preset(name)
     data = gan.preset_metadata["training_config"]["data"]
     started = time.time()
-    metric_names = None if hasattr(gan, "translate") else evaluation.preset_metric_names(gan, data["name"])
-    result = evaluation.evaluate(gan, data, metric_names, None if hasattr(gan, "translate") else num_samples)
+    # A CycleGAN takes num_samples as test images per domain: all of its 1,000 each.
+    result = evaluation.evaluate(gan, data, evaluation.preset_metric_names(gan, data["name"]), num_samples)
     result["seconds"] = round(time.time() - started, 1)
     print(evaluation.format_table(result), flush=True)
     return result
@@ -130,6 +130,7 @@ def main(argv):
             write_table(results, FLAGS.out + ".md")
         if FLAGS.update:
             update_preset(name, results["presets"][name])
+    write_json(json_path, results)  # the command and machine of this call, with the figures
     write_table(results, FLAGS.out + ".md")
 
 
