@@ -38,7 +38,9 @@ setup(
     ],
     # tensorflow-serving-api is installed with --no-deps (README: its `tensorflow` requirement would
     # install a second TensorFlow); these are the rest of its requirements, pinned as it pins them.
-    extras_require={"test": ["pytest>=7", "grpcio>=1.24.3,<2", "protobuf>=6.31.1,<8"]},
+    # orbax-checkpoint (with JAX, ~700 MB) runs the test of keras.callbacks.OrbaxCheckpoint, which
+    # would otherwise always skip.
+    extras_require={"test": ["pytest>=7", "grpcio>=1.24.3,<2", "protobuf>=6.31.1,<8", "orbax-checkpoint"]},
     data_files=[("share/ganzoo/configs", sorted(glob.glob("configs/*.py")))],
     entry_points={"console_scripts": ["ganzoo=ganzoo.cli:main"]},
 )

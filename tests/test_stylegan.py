@@ -94,7 +94,13 @@ def test_truncation_psi_zero_gives_the_average_image_for_every_seed(sampled):
         np.tile(gan.sampling_generator.w_avg.numpy()[None, None], [1, 6, 1])))
     for seed in (0, 1, 2):
         np.testing.assert_allclose(gan.generate(3, seed=seed, truncation_psi=0.0), np.repeat(average, 3, 0), atol=1e-5)
-    np.testing.assert_array_equal(gan.generate(3, seed=4, truncation_psi=1.0), gan.generate(3, seed=4))
+    # ψ = 1 through the truncation formula (a cutoff at every layer forces that path) is no truncation,
+    # and ψ moves w linearly from the average w (ψ = 0) to the mapped w (ψ = 1).
+    np.testing.assert_allclose(gan.generate(3, seed=4, truncation_psi=1.0, truncation_cutoff=6), gan.generate(3, seed=4),
+                               atol=1e-5)
+    z, network = gan.latents([4, 5]), gan.sampling_generator
+    np.testing.assert_allclose(network.map(z, tf.constant(0.5)), (network.map(z, 0.0) + network.map(z, 1.0)) / 2,
+                               atol=1e-5)
     np.testing.assert_array_equal(gan.generate(3, seed=4, truncation_psi=np.float32(0.5)),
                                   gan.generate(3, seed=4, truncation_psi=0.5))
     half = gan.generate(3, seed=4, truncation_psi=0.5)
