@@ -5,6 +5,7 @@ import json
 import os
 import re
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -338,10 +339,21 @@ def test_a_saved_copy_of_a_generator_only_preset_still_refuses_fit(tmp_path):
         keras.models.load_model(path).fit(np.zeros((8, 28, 28, 1), np.float32), batch_size=4, verbose=0)
 
 
-def test_unroll_steps_zero_is_a_valid_option():
-    gan = ganzoo.get("unrolled_gan", data_shape=(2,), unroll_steps=0, latent_dim=4, generator_units=(8,),
-                     discriminator_units=(8,))
-    assert gan.unroll_steps == 0
+def test_unroll_steps_zero_trains_as_the_plain_gan():
+    """No look-ahead: the generator plays the discriminator as it is, GAN's own update."""
+    unrolled = tiny("unrolled_gan", unroll_steps=0, seed=5)
+    plain = ganzoo.GAN(keras.models.clone_model(unrolled.generator), keras.models.clone_model(unrolled.discriminator),
+                       objective="minimax", seed=5)
+    for gan in (unrolled, plain):
+        gan.compile(d_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.Adam(1e-3))
+    plain.set_weights(unrolled.get_weights())
+    before = [w.numpy() for w in unrolled.generator.weights]
+    for gan in (unrolled, plain):
+        gan.fit(POINTS, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    assert unrolled.g_optimizer.iterations.numpy() == 8
+    assert not np.allclose(before[0], unrolled.generator.weights[0].numpy())
+    for a, b in zip(unrolled.weights, plain.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6)
 
 
 # ------------------------------------------------------------------------------- exports
