@@ -114,6 +114,20 @@ def test_a_perfect_discriminator_has_accuracy_one_and_the_minimax_gradient_vanis
     assert "non-saturating" in " ".join(events[0]["remedies"])
 
 
+def test_a_discriminator_without_signal_while_the_samples_are_far_is_too_weak(tmp_path):
+    # D's logit is 0 everywhere (balanced accuracy 0.5); G's samples sit at (10, 10), far from the ring.
+    gan = constant_gan(output=[10.0, 10.0], kernel=1e-3 * np.eye(2), d_kernel=((0.0,), (0.0,)))
+    callback = Diagnostics(str(tmp_path), mixture=RING8, num_samples=200, verbose=0,
+                           thresholds={"window": 1, "weak_windows": [3, 0, 3]})
+    gan.fit(one_batch(RING8.sample(8, seed=0), repeat=8), epochs=2, steps_per_epoch=4, callbacks=[callback], verbose=0)
+    events = [r for r in diagnostics.read(str(tmp_path)) if r["kind"] == "event"]
+    # The first diversity check (end of epoch 1, step 4) finds them far; 3 windows later it starts.
+    assert [(e["event"], e["state"], e["step"]) for e in events] == [("discriminator_too_weak", "start", 7)]
+    evidence = events[0]["evidence"]
+    assert evidence["high_quality_percent"] == 0 and (evidence["d_acc_real"] + evidence["d_acc_fake"]) / 2 <= 0.55
+    assert "more discriminator steps" in " ".join(events[0]["remedies"])
+
+
 def test_logit_gradient_of_the_unrolled_gan_is_the_lookahead_discriminators():
     gan = ganzoo.get("unrolled_gan", data_shape=(2,), seed=1, unroll_steps=1,
                      **small_options("unrolled_gan", (2,)))
