@@ -298,6 +298,40 @@ def test_presets_full_and_generator_only_translate_as_the_original(tmp_path):
     np.testing.assert_allclose(loaded.translate(b, "b_to_a"), same_names.translate(b, "b_to_a"), atol=1e-6)
 
 
+def test_each_optimiser_scales_its_own_loss_under_loss_scaling():
+    # Four scales, all different: a gradient scaled by one optimiser and unscaled by another would
+    # be off by a power of 2. One SGD step so wrapped equals the step without loss scaling.
+    data = tf.data.Dataset.from_tensors(unpaired_arrays((16, 16, 1), 2))
+
+    def one_step(scales):
+        keras.utils.set_random_seed(0)  # the same initial weights
+        gan = ganzoo.get("cyclegan", data_shape=(16, 16, 1), seed=0, **TINY)
+        optimizers = [keras.optimizers.SGD(0.1) for _ in OPTIMIZER_NAMES]
+        if scales:
+            optimizers = [keras.optimizers.LossScaleOptimizer(o, initial_scale=s) for o, s in zip(optimizers, scales)]
+        gan.compile(*optimizers)
+        gan.fit(data, epochs=1, verbose=0)
+        return weights_of(gan)
+
+    for scaled, plain in zip(one_step([2.0 ** 4, 2.0 ** 8, 2.0 ** 6, 2.0 ** 10]), one_step(None)):
+        np.testing.assert_allclose(scaled, plain, rtol=1e-5, atol=1e-7)
+
+
+def test_mixed_float16_trains_with_four_loss_scaled_optimisers():
+    gan = ganzoo.get("cyclegan", data_shape=(16, 16, 1), seed=0, precision="mixed_float16", **TINY)
+    gan.compile()
+    # Steps whose float16 gradients overflow at the initial scale (2^15) are skipped, halving it.
+    history = gan.fit(tf.data.Dataset.from_tensors(unpaired_arrays((16, 16, 1), 2)).repeat(6), epochs=1, verbose=0)
+    assert all(np.isfinite(values[-1]) for values in history.history.values())
+    for name in OPTIMIZER_NAMES:
+        optimizer = getattr(gan, name)
+        skipped = np.log2(optimizer.initial_scale / float(optimizer.dynamic_scale))
+        assert isinstance(optimizer, keras.optimizers.LossScaleOptimizer), name
+        assert int(optimizer.iterations) > 0 and int(optimizer.iterations) + skipped == 6, (
+            name, int(optimizer.iterations), skipped)
+    assert gan.translate(unpaired_arrays((16, 16, 1), 2)[0]).dtype == np.float32
+
+
 def test_compile_defaults_and_given_optimizers():
     gan = ganzoo.get("cyclegan", data_shape=(16, 16, 1), seed=0, **TINY)
     gan.compile()

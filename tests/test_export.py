@@ -11,10 +11,9 @@ import pytest
 
 import ganzoo
 from ganzoo import export as export_lib
-from zoo_checks import IMAGE_CASES, VECTOR_CASES, run_tensorflow_only, small_options
+from zoo_checks import IMAGE_CASES, STYLE_CASES, VECTOR_CASES, run_tensorflow_only, small_options
 
 CONDITIONAL_CASES = [("conditional_dcgan", (28, 28, 1))]
-STYLE_CASES = [("stylegan", (16, 16, 1))]
 CASES = VECTOR_CASES + IMAGE_CASES + CONDITIONAL_CASES + STYLE_CASES
 LATENT_SEED = 0
 SEEDS = [5, 0, 5, 123_456_789_012]  # one sample per seed; a repeated seed repeats its sample
@@ -24,8 +23,6 @@ LABELS = [2, 0, 2, 1]
 PSIS = [0.7, 1.0, 0.7, 0.0]
 MIX_SEEDS, CROSSOVERS = [9, 9, 9, 1], [0, 1, 2, 4]  # at 16x16, num_ws = 6
 CLASS_NAMES = ["top", "trouser", "bag"]
-SMALL_STYLEGAN = {"latent_dim": 8, "w_dim": 8, "mapping_layers": 2, "channel_base": 64, "channel_max": 8,
-                  "ema_decay": 0.5}
 
 
 def build(name, data_shape):
@@ -36,7 +33,7 @@ def build(name, data_shape):
                          latent_dim=8, filters=4, ema_decay=0.5)
         labels = {"y": rng.integers(0, len(CLASS_NAMES), 8 * gan.d_steps)}
     elif (name, data_shape) in STYLE_CASES:
-        gan, labels = ganzoo.get(name, data_shape=data_shape, seed=2, **SMALL_STYLEGAN), {}
+        gan, labels = ganzoo.get(name, data_shape=data_shape, seed=2, **small_options(name, data_shape)), {}
     else:
         gan, labels = ganzoo.get(name, data_shape=data_shape, seed=2, **small_options(name, data_shape)), {}
     gan.compile()

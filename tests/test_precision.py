@@ -11,20 +11,25 @@ import pytest
 
 import ganzoo
 from ganzoo import cli, config, precision
-from zoo_checks import (IMAGE_CASES, VECTOR_CASES, check_round_trip, check_trains, real_batches,
+from zoo_checks import (IMAGE_CASES, STYLE_CASES, VECTOR_CASES, check_round_trip, check_trains, real_batches,
                         run_tensorflow_only, small_options)
 
-CASES = VECTOR_CASES + IMAGE_CASES
+CASES = VECTOR_CASES + IMAGE_CASES + STYLE_CASES
 
 
 def small_gan(name, data_shape, precision):
     return ganzoo.get(name, data_shape=data_shape, seed=1, precision=precision, **small_options(name, data_shape))
 
 
-def hidden_and_output_dtypes(network):
-    """The compute dtypes of the layers with weights before the last one, and of the last layer."""
-    weighted = [layer for layer in network.layers if layer.weights]
-    return {layer.compute_dtype for layer in weighted[:-1]}, network.layers[-1].compute_dtype
+def hidden_and_output_dtypes(gan, network):
+    """The compute dtypes of the layers with weights (nested networks' layers) but the last, and
+    the dtype of what the network returns (the discriminator's: on the generator's output)."""
+    leaves = [layer for layer in network._flatten_layers(include_self=False)
+              if not list(layer._flatten_layers(include_self=False))]
+    weighted = [layer for layer in leaves if layer.weights]
+    latents = np.zeros((4, gan.latent_dim), "float32")
+    output = network(latents if network is gan.generator else gan.generator(latents))
+    return {layer.compute_dtype for layer in weighted[:-1]}, output.dtype.name
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +52,7 @@ def test_every_model_trains_in_bfloat16_with_float32_scores_and_outputs(bfloat16
     gan, history, loaded, _ = bfloat16_models[name, data_shape]
     assert keras.config.dtype_policy().name == "float32", "building a model must not change the global policy"
     for network in (gan.generator, gan.discriminator):
-        hidden, output = hidden_and_output_dtypes(network)
+        hidden, output = hidden_and_output_dtypes(gan, network)
         assert hidden == {"bfloat16"} and output == "float32"
     real = next(iter(real_batches(data_shape, 4, 1)))
     per_example, real_scores, fake_scores, _ = gan.discriminator_objective(
@@ -59,7 +64,7 @@ def test_every_model_trains_in_bfloat16_with_float32_scores_and_outputs(bfloat16
 
     # The .keras file keeps the policy: the reloaded model computes in bfloat16 and trains on.
     assert loaded.dtype_policy.name == "mixed_bfloat16"
-    assert hidden_and_output_dtypes(loaded.generator)[0] == {"bfloat16"}
+    assert hidden_and_output_dtypes(loaded, loaded.generator)[0] == {"bfloat16"}
     steps = int(loaded.g_optimizer.iterations)
     loaded.fit(real_batches(data_shape, 8, loaded.d_steps), epochs=1, verbose=0)
     assert int(loaded.g_optimizer.iterations) == steps + 1
@@ -84,7 +89,8 @@ def test_bfloat16_exports_serve_float32(bfloat16_models):
     assert dtypes == {path: ["float32"] for path in paths}
 
 
-@pytest.mark.parametrize("name,data_shape", [("dcgan", (28, 28, 1)), ("wgan_gp", (2,)), ("unrolled_gan", (2,))])
+@pytest.mark.parametrize("name,data_shape", [("dcgan", (28, 28, 1)), ("wgan_gp", (2,)), ("unrolled_gan", (2,)),
+                                             ("stylegan", (16, 16, 1))])
 def test_float16_wraps_both_optimisers_in_loss_scaling_and_saves_their_state(name, data_shape, tmp_path):
     gan = small_gan(name, data_shape, "mixed_float16")
     gan.compile()
@@ -132,7 +138,7 @@ def test_precision_config_key_selects_the_policy(tmp_path):
                      "--set", "train.verbose=0"]) == 0
     gan = keras.models.load_model(os.path.join(workdir, "model.keras"))
     assert gan.dtype_policy.name == "mixed_bfloat16"
-    assert hidden_and_output_dtypes(gan.generator) == ({"bfloat16"}, "float32")
+    assert hidden_and_output_dtypes(gan, gan.generator) == ({"bfloat16"}, "float32")
     assert keras.config.dtype_policy().name == "float32"
 
 

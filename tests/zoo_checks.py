@@ -13,18 +13,22 @@ import ganzoo
 # Every model of the zoo on the data it runs on: the mixtures (2-D points) and images.
 VECTOR_CASES = [(name, (2,)) for name in ("vanilla_gan", "wgan", "wgan_gp", "unrolled_gan", "pacgan")]
 IMAGE_CASES = [(name, (28, 28, 1)) for name in ("dcgan", "wgan", "wgan_gp", "unrolled_gan", "vanilla_gan", "pacgan")]
+STYLE_CASES = [("stylegan", (16, 16, 1))]  # 6 ws at 16x16
 # Models checked with an EMA generator, so that training, saving, sampling and exporting
 # are checked through it too (the other models, without one).
-EMA_MODELS = ("pacgan", "dcgan")
+EMA_MODELS = ("pacgan", "dcgan", "stylegan")
 
 # Small versions of each model, so a step takes milliseconds on a CPU.
 SMALL_VECTOR_OPTIONS = {"latent_dim": 8, "generator_units": (16,), "discriminator_units": (16,)}
 SMALL_IMAGE_OPTIONS = {"latent_dim": 8, "filters": 4}
+SMALL_STYLEGAN_OPTIONS = {"latent_dim": 8, "w_dim": 8, "mapping_layers": 2, "channel_base": 64, "channel_max": 8}
 
 
 def small_options(name, data_shape):
     if len(data_shape) == 1:
         options = dict(SMALL_VECTOR_OPTIONS)
+    elif name == "stylegan":
+        options = dict(SMALL_STYLEGAN_OPTIONS)
     elif name == "vanilla_gan":
         options = {"latent_dim": 8, "generator_units": (32,), "discriminator_units": (32,)}
     else:
