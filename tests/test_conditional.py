@@ -14,7 +14,7 @@ import tensorflow as tf
 
 import ganzoo
 from ganzoo.gan import group_minibatches
-from zoo_checks import check_round_trip, weights_of
+from zoo_checks import check_round_trip, needs_fashion_mnist, weights_of
 
 SMALL = {"latent_dim": 8, "filters": 4, "ema_decay": 0.5}
 CASES = [("conditional_dcgan", {}), ("conditional_dcgan", {"conditioning": "concat"}), ("acgan", {})]
@@ -153,7 +153,7 @@ def test_two_replicas_train_a_conditional_gan_as_one_device():
     assert "DISTRIBUTED OK" in result.stdout, result.stderr[-3000:]
 
 
-@pytest.mark.skipif(not os.path.isdir("/usr/share/datasets/fashion-mnist"), reason="apt-get install dataset-fashion-mnist")
+@needs_fashion_mnist
 def test_ganzoo_train_runs_the_conditional_config_on_fashion_mnist_classes(tmp_path):
     from ganzoo import cli, config, training
     from ganzoo.callbacks import image_grid
@@ -200,7 +200,7 @@ class RealImagesOfTheClass:
         return self.images[self.labels == labels][:num_samples]
 
 
-@pytest.mark.skipif(not os.path.isdir("/usr/share/datasets/fashion-mnist"), reason="apt-get install dataset-fashion-mnist")
+@needs_fashion_mnist
 def test_conditional_accuracy_and_per_class_distance_against_the_data_itself():
     from ganzoo import evaluation, features, metrics
 

@@ -14,7 +14,7 @@ import ganzoo
 from ganzoo import cyclegan_networks, unpaired_data
 from ganzoo.data import fashion_mnist_arrays
 from ganzoo.models.cyclegan import LOG_NAMES, OPTIMIZER_NAMES, CycleGAN, LinearDecayAfter
-from zoo_checks import weights_of
+from zoo_checks import needs_fashion_mnist, weights_of
 
 TINY = {"filters": 4, "num_residual_blocks": 1, "discriminator_layers": 2}
 
@@ -193,6 +193,7 @@ def test_image_pool_is_deterministic_given_the_seed():
 
 
 # ----------------------------------------------------------------- training and saving
+@needs_fashion_mnist
 def test_fit_round_trip_and_continuing_exactly(tmp_path):
     gan = ganzoo.get("cyclegan", data_shape=(28, 28, 1), pool_size=3, seed=2, **TINY)
     gan.compile(total_steps=6)
@@ -369,6 +370,7 @@ def test_linear_decay_after_by_hand_and_serialized():
 
 
 # --------------------------------------------------------------------------- unpaired data
+@needs_fashion_mnist
 def test_fashion_mnist_pair_gives_the_two_classes_only():
     images, labels = fashion_mnist_arrays("train")
     keys = {label: {image.tobytes() for image in images[labels == label]} for label in (7, 9)}
@@ -473,7 +475,7 @@ print(json.dumps(out))
 """
 
 
-@pytest.mark.skipif(not os.path.isdir("/usr/share/datasets/fashion-mnist"), reason="apt-get install dataset-fashion-mnist")
+@needs_fashion_mnist
 def test_ganzoo_train_evaluate_sample_and_export_the_cyclegan_config(tmp_path, capsys, fid_home):
     import json
 

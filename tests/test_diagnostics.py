@@ -13,10 +13,9 @@ import ganzoo
 from ganzoo import cli, config, diagnostics, training
 from ganzoo.diagnostics import Diagnostics, EventTracker, ImageDiversity, MixtureDiversity
 from ganzoo.gan import GAN
-from ganzoo.run_directory import TrainingDivergedError, load_model
-from zoo_checks import small_options, tiny_ring8_config
+from ganzoo.run_directory import TrainingDivergedError
+from zoo_checks import needs_fashion_mnist, small_options, tiny_ring8_config
 
-DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
 RING8 = ganzoo.data.mixture("ring8")
 
 
@@ -164,7 +163,7 @@ def test_mixture_check_judges_only_samples_near_the_data():
     assert verdict["high_quality_percent"] < 10 and verdict["collapse"] is None and verdict["far"]
 
 
-@pytest.mark.skipif(not os.path.isdir(DEBIAN_FASHION_MNIST), reason="needs apt-get install dataset-fashion-mnist")
+@needs_fashion_mnist
 def test_image_check_names_the_classes_a_generator_lost():
     images, labels = ganzoo.data.fashion_mnist_arrays("test")
     images = ganzoo.data.scale_images(images[..., None])

@@ -8,8 +8,8 @@ import pytest
 
 import ganzoo
 from ganzoo import cli, data, evaluation, features, metrics
+from zoo_checks import needs_fashion_mnist
 
-HAS_FASHION_MNIST = os.path.isdir("/usr/share/datasets/fashion-mnist")
 
 
 def test_mixture_evaluation_reports_mode_coverage():
@@ -20,7 +20,7 @@ def test_mixture_evaluation_reports_mode_coverage():
         evaluation.evaluate(gan, {"name": "ring8"}, ["frechet_distance"])
 
 
-@pytest.mark.skipif(not HAS_FASHION_MNIST, reason="apt-get install dataset-fashion-mnist")
+@needs_fashion_mnist
 def test_image_evaluation_and_cli(tmp_path, fid_home, monkeypatch):
     gan = ganzoo.get("dcgan", data_shape=(28, 28, 1), filters=4, latent_dim=8)
     gan.compile()
@@ -79,7 +79,7 @@ def test_unavailable_and_misplaced_metrics_say_why(capsys):
     assert evaluation.image_metric_names(None, "folder") == ("fid", "kid")
 
 
-@pytest.mark.skipif(not HAS_FASHION_MNIST, reason="apt-get install dataset-fashion-mnist")
+@needs_fashion_mnist
 def test_evaluate_a_preset(tmp_path, fid_home):
     out = tmp_path / "preset.json"
     assert cli.main(["evaluate", "--preset", "dcgan_fashion_mnist", "--num-samples", "30", "--num-real", "30",
@@ -104,7 +104,7 @@ def test_old_results_read_under_the_new_names():
     assert evaluation.upgrade_result(current) == current
 
 
-@pytest.mark.skipif(not HAS_FASHION_MNIST, reason="apt-get install dataset-fashion-mnist")
+@needs_fashion_mnist
 def test_stacked_fashion_mnist_has_1000_modes_counted_by_the_classifier():
     dataset = data.stacked_fashion_mnist("test", num_samples=600, seed=0, with_labels=True)
     images, labels = (np.stack(x) for x in zip(*dataset.as_numpy_iterator()))

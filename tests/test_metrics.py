@@ -1,13 +1,13 @@
 """Each metric on small cases whose answer is known by hand."""
 
 import math
-import os
 import shutil
 
 import numpy as np
 import pytest
 
 from ganzoo import data, features, metrics
+from zoo_checks import needs_fashion_mnist
 
 
 def test_mode_coverage_counts_modes_quality_and_kl():
@@ -96,7 +96,7 @@ def test_precision_and_recall():
     assert result["precision"] > 0.95 and 0.45 < result["recall"] < 0.55
 
 
-@pytest.mark.skipif(not os.path.isdir("/usr/share/datasets/fashion-mnist"), reason="apt-get install dataset-fashion-mnist")
+@needs_fashion_mnist
 def test_shipped_classifier_is_accurate_and_checked(tmp_path):
     classifier = features.FashionMNISTClassifier()
     assert classifier.record["test_accuracy"] >= 0.90

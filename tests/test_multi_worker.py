@@ -53,7 +53,8 @@ EVERY_FAMILY = textwrap.dedent("""
 
     worker = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
     out = {}
-    cases = [(n, (2,)) for n in ("vanilla_gan", "wgan", "wgan_gp", "unrolled_gan", "pacgan")] + [("dcgan", (28, 28, 1))]
+    cases = ([(n, (2,)) for n in ("vanilla_gan", "wgan", "wgan_gp", "unrolled_gan", "pacgan")] + [("dcgan", (28, 28, 1))]
+             + [("stylegan", (16, 16, 1))])
     for name, data_shape in cases:
         with strategy.scope():
             gan = ganzoo.get(name, data_shape=data_shape, seed=5, **small_options(name, data_shape))
@@ -107,7 +108,7 @@ def test_two_workers_train_every_family_in_step_and_match_one_process(tmp_path):
         assert "The workers disagree on where this run resumed" in str(result.pop("disagreement"))
     for key in first:  # both workers end with the same weights, steps and logs
         np.testing.assert_array_equal(first[key], second[key], err_msg=key)
-    for name in ("vanilla_gan", "wgan", "wgan_gp", "unrolled_gan", "pacgan", "dcgan"):
+    for name in ("vanilla_gan", "wgan", "wgan_gp", "unrolled_gan", "pacgan", "dcgan", "stylegan"):
         d_steps = 5 if name.startswith("wgan") else 1
         assert list(first[f"{name}/steps"]) == [2, 2 * d_steps], name
     # Two workers on a global batch make one process's update on it.

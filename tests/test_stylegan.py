@@ -13,7 +13,7 @@ import tensorflow as tf
 
 import ganzoo
 from ganzoo.models.stylegan import StyleGAN, slerp
-from zoo_checks import check_round_trip
+from zoo_checks import check_round_trip, needs_fashion_mnist
 
 SMALL = {"latent_dim": 8, "w_dim": 8, "mapping_layers": 2, "channel_base": 64, "channel_max": 8}
 SHAPE = (16, 16, 1)  # num_ws = 6
@@ -220,7 +220,7 @@ def test_builder_refuses_what_stylegan_cannot_generate():
         ganzoo.get("stylegan", data_shape=SHAPE, style_mixing_probability=1.5, **SMALL)
 
 
-@pytest.mark.skipif(not os.path.isdir("/usr/share/datasets/fashion-mnist"), reason="apt-get install dataset-fashion-mnist")
+@needs_fashion_mnist
 def test_fashion_mnist_padded_to_32_and_scored_at_its_centre():
     from ganzoo import features
 

@@ -13,9 +13,8 @@ import pytest
 
 from ganzoo import cli, config
 from ganzoo.run_directory import RunDirectory
-from zoo_checks import tiny_ring8_config
+from zoo_checks import needs_fashion_mnist, tiny_ring8_config
 
-DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
 
 
 def test_every_shipped_config_validates():
@@ -54,7 +53,7 @@ def test_cli_reports_bad_config_as_an_error(capsys):
     assert "Unknown key(s) epoch in train" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not os.path.isdir(DEBIAN_FASHION_MNIST), reason="apt-get install dataset-fashion-mnist")
+@needs_fashion_mnist
 def test_default_job_writes_the_run_directory_and_continues(tmp_path, capsys):
     workdir = str(tmp_path / "run")
     small = ["--set", "train.steps_per_epoch=3", "--set", "model.filters=4", "--set", "train.num_sample_images=9",

@@ -6,6 +6,7 @@ import sys
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 import ganzoo
@@ -22,6 +23,20 @@ EMA_MODELS = ("pacgan", "dcgan", "stylegan")
 SMALL_VECTOR_OPTIONS = {"latent_dim": 8, "generator_units": (16,), "discriminator_units": (16,)}
 SMALL_IMAGE_OPTIONS = {"latent_dim": 8, "filters": 4}
 SMALL_STYLEGAN_OPTIONS = {"latent_dim": 8, "w_dim": 8, "mapping_layers": 2, "channel_base": 64, "channel_max": 8}
+
+
+def _fashion_mnist_found():
+    try:
+        ganzoo.data.fashion_mnist_arrays("test", download=False)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+# Tests that read Fashion-MNIST run wherever ganzoo finds it without a download: ~/.keras or
+# Debian's package (CI installs it).
+needs_fashion_mnist = pytest.mark.skipif(not _fashion_mnist_found(),
+                                         reason="Fashion-MNIST not found: apt-get install dataset-fashion-mnist")
 
 
 def small_options(name, data_shape):
