@@ -517,7 +517,8 @@ class GAN(keras.Model):
             # apply_gradients divides the gradients by it again and skips non-finite ones.
             loss = self.d_optimizer.scale_loss(self._scale(per_example))
         variables = self.discriminator.trainable_variables
-        self._apply(self.d_optimizer, tape.gradient(loss, variables), variables, "d_grad_norm")
+        self._apply(self.d_optimizer, tape.gradient(loss, variables), variables, "d_grad_norm",
+                    after=(per_example, real_scores, fake_scores, regularizer_metrics))
         for regularizer in self.regularizers:
             if regularizer.constrains_weights:
                 for variable, value in zip(variables, regularizer.constrain([v.value for v in variables])):
@@ -531,10 +532,23 @@ class GAN(keras.Model):
             per_example, fake_scores = self.generator_objective(real, latent, alpha=alpha, labels=labels)
             loss = self.g_optimizer.scale_loss(self._scale(per_example))
         variables = self.generator.trainable_variables
-        self._apply(self.g_optimizer, tape.gradient(loss, variables), variables, "g_grad_norm")
+        self._apply(self.g_optimizer, tape.gradient(loss, variables), variables, "g_grad_norm",
+                    after=(per_example, fake_scores))
         return per_example, fake_scores
 
-    def _apply(self, optimizer, gradients, variables, norm_metric):
+    def _apply(self, optimizer, gradients, variables, norm_metric, after=()):
+        """Applies the update once the tensors `after` (the step's losses and scores) exist.
+
+        Automatic control dependencies order each read of a weight before the update that
+        writes it, but Grappler's dependency optimizer drops that order where the read value
+        does not reach the gradient (the score layer's kernel under a linear loss, a layer
+        norm's beta in the penalty's forward pass): those reads then raced the update, and a
+        seeded run ended at one of several results when the CPU was loaded. Waiting for the
+        values computed from the reads is a data-flow order Grappler keeps."""
+        with tf.control_dependencies(tf.nest.flatten(after)):
+            self._apply_now(optimizer, gradients, variables, norm_metric)
+
+    def _apply_now(self, optimizer, gradients, variables, norm_metric):
         if not variables:  # a frozen network: nothing to update (Keras refuses an empty apply), but the
             optimizer.iterations.assign_add(1)  # step counts, and its gradient norm is 0
             if self._health_signals:

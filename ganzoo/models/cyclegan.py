@@ -385,8 +385,8 @@ class CycleGAN(keras.Model):
         else:  # one backward pass for both
             gradients = tape.gradient(scaled_ab, variables_ab + variables_ba)
             gradients_ab, gradients_ba = gradients[:len(variables_ab)], gradients[len(variables_ab):]
-        _apply(self.g_ab_optimizer, gradients_ab, variables_ab)
-        _apply(self.g_ba_optimizer, gradients_ba, variables_ba)
+        _apply(self.g_ab_optimizer, gradients_ab, variables_ab, after=(g_losses, fake_a, fake_b))
+        _apply(self.g_ba_optimizer, gradients_ba, variables_ba, after=(g_losses, fake_a, fake_b))
         # The discriminators judge the fakes of this step's forward pass (made before the
         # generators' update, as the authors'), through the pools.
         pooled_a, pooled_b = self.query_pool("a", fake_a), self.query_pool("b", fake_b)
@@ -399,7 +399,7 @@ class CycleGAN(keras.Model):
                 d_losses[name] = self.discriminator_loss(discriminator, real, pooled)
                 scaled = optimizer.scale_loss(d_losses[name])
             variables = discriminator.trainable_variables
-            _apply(optimizer, tape.gradient(scaled, variables), variables)
+            _apply(optimizer, tape.gradient(scaled, variables), variables, after=d_losses[name])
         return self._update_metrics({**g_losses, **d_losses})
 
     def test_step(self, data):
@@ -485,11 +485,14 @@ class CycleGAN(keras.Model):
         return cyclegan
 
 
-def _apply(optimizer, gradients, variables):
-    if not variables:  # a frozen network: nothing to update (Keras refuses an empty apply), but the step counts
-        optimizer.iterations.assign_add(1)
-        return
-    optimizer.apply_gradients(zip(gradients, variables))
+def _apply(optimizer, gradients, variables, after):
+    """The update, once the step's losses `after` exist (GAN._apply says why: Grappler drops
+    the order of reads whose value does not reach the gradient)."""
+    with tf.control_dependencies(tf.nest.flatten(after)):
+        if not variables:  # a frozen network: nothing to update (Keras refuses an empty apply), but the step counts
+            optimizer.iterations.assign_add(1)
+            return
+        optimizer.apply_gradients(zip(gradients, variables))
 
 
 def _mean_abs(x):
