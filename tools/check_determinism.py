@@ -47,6 +47,7 @@ flags.DEFINE_integer("runs", 10, "Runs of each case.")
 flags.DEFINE_integer("processes", 6, "Runs at once.")
 flags.DEFINE_string("out", os.path.join(ROOT, "benchmarks", "determinism"), "Path stem of the results.")
 flags.DEFINE_string("worker", None, "Internal: train this case once and print its digest.")
+flags.DEFINE_bool("table_only", False, "Rewrite the JSON and table from --out's JSON, running nothing.")
 FLAGS = flags.FLAGS
 
 
@@ -111,7 +112,7 @@ def write_results(results):
     write_json(FLAGS.out + ".json", {"machine": machine, "protocol": __doc__.split("\n\n")[2], "cases": results})
     lines = ["# Seeded training under load: bit-identical runs", "",
              f"Command: `python tools/check_determinism.py --runs {FLAGS.runs} --processes {FLAGS.processes}`. "
-             f"Machine: {machine}.", "",
+             f"Machine: {machine['model']}, {os.cpu_count()} CPUs; lscpu flags: {' '.join(machine['flags'])}.", "",
              f"Each run trains a small model {EPOCHS} epochs of {BATCHES} minibatches of {BATCH} in a fresh, "
              "seeded process with op determinism on; runs go several at once so the inter-op scheduler "
              "orders independent ops differently.", "",
@@ -128,6 +129,10 @@ def main(argv):
     del argv
     if FLAGS.worker:
         print(train_once(FLAGS.worker))
+        return
+    if FLAGS.table_only:
+        with open(FLAGS.out + ".json") as f:
+            write_results(json.load(f)["cases"])
         return
     unknown = set(FLAGS.cases) - set(CASES)
     if unknown:
