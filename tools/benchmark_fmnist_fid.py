@@ -91,11 +91,14 @@ def write_results(results):
 
     with open(PAPER_TABLES) as f:
         paper = json.load(f)["lucic_2018_best_fid_fashion_mnist"]
-    write_json(FLAGS.out + ".json", {"paper": paper, "machine": cpu_description(), "rows": results})
+    machine = cpu_description()
+    write_json(FLAGS.out + ".json", {"paper": paper, "machine": machine, "rows": results})
     lines = ["# Fashion-MNIST FID beside Lucic et al. 2018", "",
              f"Command: `python tools/benchmark_fmnist_fid.py --steps {FLAGS.steps}`. Protocol: {results[0]['protocol']}."
              if results else "", "",
              f"Paper: {paper['source']}; {paper['protocol']}.", "",
+             f"Machine: {machine['model']}, {os.cpu_count()} CPUs. Training seconds are wall time on that shared "
+             "2-core machine (other jobs may have run beside a row), not a speed figure.", "",
              "| objective | Lucic et al. best FID | ganzoo FID | ganzoo KID | generator updates | training s |",
              "|---|---|---|---|---|---|"]
     for r in results:
