@@ -63,8 +63,11 @@ class Ancestry:
 def lost_orders(step, batch):
     """(variable handle, earlier op, later op) ordered in the traced step but not after Grappler."""
     before, after = (Ancestry(g) for g in grappler_optimised(tf.function(step).get_concrete_function(batch)))
+    resources = before.resource_users()
+    writes = [u for users in resources.values() for u in users if before.nodes[u].op in WRITES]
+    assert len(writes) >= 10, "the traced step's variable writes were not found: the check would see nothing"
     lost = []
-    for handle, users in before.resource_users().items():
+    for handle, users in resources.items():
         for write in (u for u in users if before.nodes[u].op in WRITES):
             for other in (u for u in users if u != write):
                 if other not in after.nodes or write not in after.nodes:
