@@ -545,7 +545,7 @@ class GAN(keras.Model):
         norm's beta in the penalty's forward pass): those reads then raced the update, and a
         seeded run ended at one of several results when the CPU was loaded. Waiting for the
         values computed from the reads is a data-flow order Grappler keeps."""
-        with tf.control_dependencies(tf.nest.flatten(after)):
+        with tf.control_dependencies([t for t in tf.nest.flatten(after) if tf.is_tensor(t)]):  # not a constant metric
             self._apply_now(optimizer, gradients, variables, norm_metric)
 
     def _apply_now(self, optimizer, gradients, variables, norm_metric):

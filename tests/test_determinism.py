@@ -66,15 +66,17 @@ def lost_orders(step, batch):
     resources = before.resource_users()
     writes = [u for users in resources.values() for u in users if before.nodes[u].op in WRITES]
     assert len(writes) >= 10, "the traced step's variable writes were not found: the check would see nothing"
-    lost = []
+    lost, compared = [], 0
     for handle, users in resources.items():
         for write in (u for u in users if before.nodes[u].op in WRITES):
             for other in (u for u in users if u != write):
                 if other not in after.nodes or write not in after.nodes:
                     continue  # pruned: nothing left to order
+                compared += 1
                 for first, second in ((other, write), (write, other)):
                     if first in before.ancestors(second) and first not in after.ancestors(second):
                         lost.append((handle, first, second))
+    assert compared >= 10, "Grappler's graph kept too few of the step's variable reads and writes to compare"
     return lost
 
 

@@ -399,7 +399,8 @@ class CycleGAN(keras.Model):
                 d_losses[name] = self.discriminator_loss(discriminator, real, pooled)
                 scaled = optimizer.scale_loss(d_losses[name])
             variables = discriminator.trainable_variables
-            _apply(optimizer, tape.gradient(scaled, variables), variables, after=d_losses[name])
+            # The generators' losses read this discriminator too: they must see it before the update.
+            _apply(optimizer, tape.gradient(scaled, variables), variables, after=(g_losses, d_losses[name]))
         return self._update_metrics({**g_losses, **d_losses})
 
     def test_step(self, data):
@@ -488,7 +489,7 @@ class CycleGAN(keras.Model):
 def _apply(optimizer, gradients, variables, after):
     """The update, once the step's losses `after` exist (GAN._apply says why: Grappler drops
     the order of reads whose value does not reach the gradient)."""
-    with tf.control_dependencies(tf.nest.flatten(after)):
+    with tf.control_dependencies([t for t in tf.nest.flatten(after) if tf.is_tensor(t)]):
         if not variables:  # a frozen network: nothing to update (Keras refuses an empty apply), but the step counts
             optimizer.iterations.assign_add(1)
             return
