@@ -546,23 +546,20 @@ class GAN(keras.Model):
         seeded run ended at one of several results when the CPU was loaded. Waiting for the
         values computed from the reads is a data-flow order Grappler keeps."""
         with tf.control_dependencies([t for t in tf.nest.flatten(after) if tf.is_tensor(t)]):  # not a constant metric
-            self._apply_now(optimizer, gradients, variables, norm_metric)
-
-    def _apply_now(self, optimizer, gradients, variables, norm_metric):
-        if not variables:  # a frozen network: nothing to update (Keras refuses an empty apply), but the
-            optimizer.iterations.assign_add(1)  # step counts, and its gradient norm is 0
-            if self._health_signals:
-                self._trackers[norm_metric].update_state(0.0)
-            return
-        if self._health_signals and not self._norm_hooked[norm_metric]:
-            # This replica's own gradient, loss scale divided out (before apply changes the scale):
-            # the update's on one device. A step the loss scaling skips (non-finite) is not counted.
-            scale = getattr(optimizer, "dynamic_scale", None)
-            norm = tf.linalg.global_norm([g for g in gradients if g is not None])
-            norm = norm if scale is None else norm / ops.cast(scale, norm.dtype)
-            finite = tf.math.is_finite(norm)
-            self._trackers[norm_metric].update_state(tf.where(finite, norm, 0.0), sample_weight=tf.cast(finite, norm.dtype))
-        optimizer.apply_gradients(zip(gradients, variables))
+            if not variables:  # a frozen network: nothing to update (Keras refuses an empty apply), but the
+                optimizer.iterations.assign_add(1)  # step counts, and its gradient norm is 0
+                if self._health_signals:
+                    self._trackers[norm_metric].update_state(0.0)
+                return
+            if self._health_signals and not self._norm_hooked[norm_metric]:
+                # This replica's own gradient, loss scale divided out (before apply changes the scale):
+                # the update's on one device. A step the loss scaling skips (non-finite) is not counted.
+                scale = getattr(optimizer, "dynamic_scale", None)
+                norm = tf.linalg.global_norm([g for g in gradients if g is not None])
+                norm = norm if scale is None else norm / ops.cast(scale, norm.dtype)
+                finite = tf.math.is_finite(norm)
+                self._trackers[norm_metric].update_state(tf.where(finite, norm, 0.0), sample_weight=tf.cast(finite, norm.dtype))
+            optimizer.apply_gradients(zip(gradients, variables))
 
     def _real_labels(self, data):
         """The classes of each of the step's real minibatches: a conditional GAN's; None here."""
